@@ -1,0 +1,3 @@
+from drivestats.cli import main
+
+main()

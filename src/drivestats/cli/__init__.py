@@ -1,0 +1,79 @@
+"""The command line: parse options, call one library function, print the result.
+
+Commands live in sibling modules and are imported only when called, so that
+``drivestats --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from drivestats import __version__
+from drivestats.cli.common import home_option
+from drivestats.errors import DrivestatsError
+
+# command name -> "module:function" under drivestats.cli
+COMMANDS = {
+    "import": "store_commands:import_command",
+    "sources": "store_commands:sources_command",
+    "synth": "synth_commands:synth_command",
+    "demo": "demo_commands:demo_command",
+    "jobs": "job_commands:jobs_command",
+    "show": "job_commands:show_command",
+    "verify": "job_commands:verify_command",
+    "movie": "movie_commands:movie_command",
+    "frame": "movie_commands:frame_command",
+    "afr": "rate_commands:afr_command",
+    "survival": "rate_commands:survival_command",
+    "board": "board_commands:board_command",
+    "fetch": "fetch_commands:fetch_command",
+    "update": "fetch_commands:update_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    def _load(self, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(f"drivestats.cli.{module_name}")
+        except ModuleNotFoundError as error:
+            if error.name == f"drivestats.cli.{module_name}":
+                return None  # a capability that has not landed yet
+            raise
+        return getattr(module, attr, None)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except DrivestatsError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="drivestats")
+@home_option
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Backblaze Drive Stats as assets: import, movie, failure rates, provenance, board."""
+    ctx.obj = home
+
+
+def main() -> None:
+    cli(prog_name="drivestats")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""What every command shares: the workspace option, output formats, progress, the console."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
+from typing import Any
+
+import click
+
+from drivestats.workspace import Workspace
+
+home_option = click.option(
+    "--home",
+    envvar="DRIVESTATS_HOME",
+    type=click.Path(file_okay=False),
+    help="Workspace folder (store, jobs, results, data). "
+    "Default: $DRIVESTATS_HOME, else ~/.local/share/drivestats.",
+)
+
+
+def pass_workspace(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the resolved workspace; --home works before or after the command name."""
+
+    @home_option
+    @click.pass_context
+    @wraps(command)
+    def wrapper(ctx: click.Context, home: str | None, *args: Any, **kwargs: Any) -> Any:
+        chosen = home or (ctx.find_root().obj if ctx.find_root().obj else None)
+        return command(Workspace.resolve(chosen), *args, **kwargs)
+
+    return wrapper
+
+
+def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The same --format flag for every tabular command."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "csv", "json", "markdown"]),
+        default="table",
+        show_default=True,
+        help="How to print the table.",
+    )(command)
+
+
+def console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def render_rows(
+    rows: Sequence[dict[str, Any]],
+    output_format: str,
+    title: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> str | None:
+    """Rows as csv/json/markdown text; for 'table' prints a rich table and returns None."""
+    names = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if output_format == "json":
+        return json.dumps(list(rows), indent=2, default=str)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: row.get(k) for k in names} for row in rows)
+        return buffer.getvalue().rstrip("\n")
+    if output_format == "markdown":
+        lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        for row in rows:
+            lines.append("| " + " | ".join(_cell(row.get(k)) for k in names) + " |")
+        return "\n".join(lines)
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in names:
+        table.add_column(name, justify="right" if _numeric(rows, name) else "left")
+    for row in rows:
+        table.add_row(*(_cell(row.get(k)) for k in names))
+    console().print(table)
+    return None
+
+
+def print_rows(rows: Sequence[dict[str, Any]], output_format: str, **kwargs: Any) -> None:
+    text = render_rows(rows, output_format, **kwargs)
+    if text is not None:
+        click.echo(text)
+
+
+def _numeric(rows: Sequence[dict[str, Any]], name: str) -> bool:
+    return any(isinstance(row.get(name), int | float) for row in rows)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def progress(quiet: bool = False, unit: str = "rows"):  # type: ignore[no-untyped-def]
+    """A rich progress bar (or a silent one) for the library to advance."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console(stderr=True),
+        disable=quiet,
+    )

@@ -1,0 +1,16 @@
+"""The errors the library raises for a person to read; the CLI prints them without a traceback."""
+
+
+class DrivestatsError(Exception):
+    """A problem with the user's input or workspace, said in one clear sentence."""
+
+
+class BadInputError(DrivestatsError):
+    """An input file that cannot be read as Backblaze data; names the file, member and line."""
+
+    def __init__(
+        self, source: str, message: str, member: str | None = None, line: int | None = None
+    ):
+        self.source, self.member, self.line, self.reason = source, member, line, message
+        where = source + (f" member {member}" if member else "") + (f" line {line}" if line else "")
+        super().__init__(f"{where}: {message}")

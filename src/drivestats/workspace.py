@@ -1,0 +1,85 @@
+"""Where things live: one workspace folder holds the store, the jobs, the results and the data.
+
+The workspace is chosen by ``--home DIR``, else the environment variable
+``DRIVESTATS_HOME``, else ``$XDG_DATA_HOME/drivestats`` (``~/.local/share/drivestats``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "DRIVESTATS_HOME"
+
+
+def default_home() -> Path:
+    """The workspace used when neither --home nor DRIVESTATS_HOME is given."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "drivestats"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The folder layout of one workspace; the only place that knows these paths."""
+
+    home: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike[str] | None = None) -> Workspace:
+        """The workspace for an explicit folder, the environment, or the default."""
+        chosen = home or os.environ.get(HOME_ENV) or default_home()
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def store(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def days(self) -> Path:
+        """One Parquet file per day: days/YYYY/YYYY-MM-DD.parquet."""
+        return self.store / "days"
+
+    @property
+    def staging(self) -> Path:
+        return self.store / ".staging"
+
+    @property
+    def store_lock(self) -> Path:
+        return self.store / ".lock"
+
+    @property
+    def catalog(self) -> Path:
+        """The SQLite catalog of sources, days and jobs."""
+        return self.home / "catalog.sqlite"
+
+    @property
+    def jobs(self) -> Path:
+        return self.home / "jobs"
+
+    @property
+    def results(self) -> Path:
+        return self.home / "results"
+
+    @property
+    def data(self) -> Path:
+        """Downloaded or synthesized raw zips."""
+        return self.home / "data"
+
+    @property
+    def scratch(self) -> Path:
+        return self.home / "scratch"
+
+    def day_file(self, day: str) -> Path:
+        """The store path of one day, given as YYYY-MM-DD."""
+        return self.days / day[:4] / f"{day}.parquet"
+
+    def relative(self, path: Path) -> str:
+        """A path as written into catalogs and manifests: relative to the workspace."""
+        return path.resolve().relative_to(self.home).as_posix()
+
+    def ensure(self) -> Workspace:
+        for folder in (self.home, self.store, self.days, self.jobs, self.results, self.data):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
