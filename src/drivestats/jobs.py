@@ -1,0 +1,423 @@
+"""Jobs: every result is made by a job whose id says exactly what made it.
+
+A job id is a hash of the stage name, its parameters, the content hashes of its
+input files, the ids of its upstream jobs and a fingerprint of the code that
+computes it. A job is built in a temporary folder and renamed into place only
+when complete, so a job folder that exists is a finished job; an interrupted
+one is never reused. ``job.json`` beside the outputs is the manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import json
+import os
+import platform
+import resource
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from drivestats import __version__, catalog
+from drivestats.errors import DrivestatsError
+from drivestats.workspace import Workspace
+
+MANIFEST = "job.json"
+_REGISTRY: dict[str, Stage] = {}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A computation step: its name, the function that builds it and the code it depends on."""
+
+    name: str
+    build: Callable[[JobContext], None]
+    modules: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _REGISTRY[self.name] = self
+
+    def code_fingerprint(self) -> dict[str, Any]:
+        """The package version and the sha256 of each source file this stage depends on."""
+        return code_fingerprint(self.modules)
+
+
+@dataclass
+class JobContext:
+    """What a build function gets: where to write, its parameters, inputs and upstream jobs."""
+
+    workspace: Workspace
+    dir: Path
+    params: dict[str, Any]
+    inputs: dict[str, str]
+    upstream: list[JobResult]
+    rows: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def upstream_of(self, stage: str) -> list[JobResult]:
+        return [job for job in self.upstream if job.stage == stage]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A finished job: its folder, its manifest and whether this call reused it."""
+
+    id: str
+    stage: str
+    dir: Path
+    reused: bool
+    manifest: dict[str, Any]
+
+    def output(self, name: str) -> Path:
+        return self.dir / name
+
+    @property
+    def outputs(self) -> list[str]:
+        return [entry["name"] for entry in self.manifest["outputs"]]
+
+
+@cache
+def _module_digest(module: str) -> str:
+    spec = importlib.util.find_spec(module)  # type: ignore[attr-defined]
+    if spec is None or spec.origin is None:
+        raise DrivestatsError(f"stage depends on unknown module {module}")
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def code_fingerprint(modules: Iterable[str]) -> dict[str, Any]:
+    """The package version and the sha256 of each listed module's source."""
+    digests = {module: _module_digest(module) for module in sorted(set(modules))}
+    overall = hashlib.sha256(json.dumps([__version__, digests]).encode()).hexdigest()
+    return {"package_version": __version__, "modules": digests, "sha256": overall}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def job_id(
+    stage: Stage,
+    params: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    upstream: Iterable[str],
+) -> str:
+    """The identity of a job: a hash of everything that decides its outputs."""
+    identity = {
+        "stage": stage.name,
+        "params": params,
+        "inputs": dict(sorted(inputs.items())),
+        "upstream": sorted(upstream),
+        "code": stage.code_fingerprint()["sha256"],
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return f"{stage.name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def job_folder(workspace: Workspace, stage_name: str, identity: str) -> Path:
+    return workspace.jobs / stage_name / identity
+
+
+def load(workspace: Workspace, identity: str) -> JobResult:
+    """A finished job by id (or by a unique prefix of it)."""
+    rows = catalog.query(
+        workspace,
+        "select id, stage from jobs where id = ? or id like ?",
+        (identity, identity + "%"),
+    )
+    if len(rows) != 1:
+        found = "no job" if not rows else f"{len(rows)} jobs"
+        raise DrivestatsError(f"{found} matching {identity!r} in {workspace.home}")
+    folder = job_folder(workspace, rows[0]["stage"], rows[0]["id"])
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        raise DrivestatsError(f"job {rows[0]['id']} is in the catalog but its folder is gone")
+    manifest = json.loads(manifest_path.read_text())
+    return JobResult(manifest["id"], manifest["stage"], folder, False, manifest)
+
+
+def run(
+    workspace: Workspace,
+    stage: Stage,
+    params: Mapping[str, Any],
+    inputs: Mapping[str, str] | None = None,
+    upstream: Iterable[JobResult] = (),
+) -> JobResult:
+    """The finished job for these parameters and inputs: reused if it exists, else built now."""
+    inputs = dict(inputs or {})
+    upstream = list(upstream)
+    identity = job_id(stage, params, inputs, [job.id for job in upstream])
+    final = job_folder(workspace, stage.name, identity)
+    if (final / MANIFEST).exists():
+        manifest = json.loads((final / MANIFEST).read_text())
+        _record(workspace, manifest, final, reused=True)
+        return JobResult(identity, stage.name, final, True, manifest)
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_abandoned(final.parent)
+    temporary = final.parent / f".tmp-{identity}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temporary.mkdir()
+    try:
+        manifest = _build(workspace, stage, identity, dict(params), inputs, upstream, temporary)
+        try:
+            os.rename(temporary, final)
+        except OSError:
+            if not (final / MANIFEST).exists():
+                raise
+            # Another process finished the same job first; theirs is identical by construction.
+            shutil.rmtree(temporary, ignore_errors=True)
+            manifest = json.loads((final / MANIFEST).read_text())
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _record(workspace, manifest, final, reused=False)
+    return JobResult(identity, stage.name, final, False, manifest)
+
+
+def _build(
+    workspace: Workspace,
+    stage: Stage,
+    identity: str,
+    params: dict[str, Any],
+    inputs: dict[str, str],
+    upstream: list[JobResult],
+    folder: Path,
+) -> dict[str, Any]:
+    started = dt.datetime.now(dt.UTC)
+    wall = time.perf_counter()
+    cpu = _cpu_seconds()
+    context = JobContext(workspace, folder, params, inputs, upstream)
+    stage.build(context)
+    outputs = [
+        {
+            "name": path.relative_to(folder).as_posix(),
+            "sha256": file_sha256(path),
+            "size": path.stat().st_size,
+        }
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+    manifest = {
+        "id": identity,
+        "stage": stage.name,
+        "builder": f"{stage.build.__module__}:{stage.build.__name__}",
+        "parameters": params,
+        "inputs": {
+            "files": [{"name": name, "sha256": digest} for name, digest in sorted(inputs.items())],
+            "jobs": sorted(job.id for job in upstream),
+        },
+        "code": stage.code_fingerprint(),
+        "versions": library_versions(),
+        "started": started.isoformat(timespec="seconds"),
+        "ended": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - wall, 3),
+        "cpu_seconds": round(_cpu_seconds() - cpu, 3),
+        "outputs": outputs,
+        "rows": context.rows,
+        "notes": context.notes,
+    }
+    _write_atomically(folder / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
+    return manifest
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _sweep_abandoned(stage_folder: Path) -> None:
+    """Remove temporary folders of builds whose process is gone (killed mid-run)."""
+    for leftover in stage_folder.glob(".tmp-*"):
+        try:
+            pid = int(leftover.name.split("-")[-2])
+        except (ValueError, IndexError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _record(workspace: Workspace, manifest: dict[str, Any], folder: Path, reused: bool) -> None:
+    """Enter a job (again, if the catalog lost it) and this use of it into the catalog."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with catalog.connect(workspace) as connection:
+        connection.execute(
+            "insert or replace into jobs values (?, ?, ?, ?, ?, ?, ?)",
+            (
+                manifest["id"],
+                manifest["stage"],
+                json.dumps(manifest["parameters"], sort_keys=True, default=str),
+                workspace.relative(folder),
+                manifest["started"],
+                manifest["wall_seconds"],
+                manifest["cpu_seconds"],
+            ),
+        )
+        connection.executemany(
+            "insert or replace into job_outputs values (?, ?, ?, ?)",
+            [(manifest["id"], o["name"], o["sha256"], o["size"]) for o in manifest["outputs"]],
+        )
+        connection.execute(
+            "insert into job_runs values (?, ?, ?)", (manifest["id"], now, int(reused))
+        )
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape outputs."""
+    versions = {"python": platform.python_version(), "drivestats": __version__}
+    for name, module in (
+        ("pyarrow", "pyarrow"),
+        ("duckdb", "duckdb"),
+        ("numpy", "numpy"),
+        ("Pillow", "PIL"),
+    ):
+        try:
+            versions[name] = importlib.import_module(module).__version__
+        except ImportError:
+            versions[name] = "not installed"
+    try:
+        import imageio_ffmpeg
+
+        versions["ffmpeg"] = imageio_ffmpeg.get_ffmpeg_version()
+    except Exception:  # noqa: BLE001 - a missing encoder must not stop other stages
+        versions["ffmpeg"] = "not available"
+    return versions
+
+
+# --- reading the catalog ------------------------------------------------------
+
+
+def recent_jobs(workspace: Workspace, limit: int | None = None) -> list[dict[str, Any]]:
+    """Jobs newest first, with how often each was reused."""
+    sql = """
+        select j.id, j.stage, j.parameters, j.created, j.seconds,
+               coalesce(sum(r.reused), 0) as reused, max(r.at) as last_used
+        from jobs j left join job_runs r on r.job_id = j.id
+        group by j.id order by j.created desc, j.id
+    """
+    rows = catalog.query(workspace, sql + (f" limit {int(limit)}" if limit else ""))
+    return rows
+
+
+def job_of_file(workspace: Workspace, path: Path) -> str:
+    """The id of the job that made a file: by its place in a job folder, else by its sha256."""
+    resolved = path.resolve()
+    try:
+        parts = resolved.relative_to(workspace.jobs.resolve()).parts
+        if len(parts) >= 2 and (workspace.jobs / parts[0] / parts[1] / MANIFEST).exists():
+            return parts[1]
+    except ValueError:
+        pass
+    if not resolved.is_file():
+        raise DrivestatsError(f"{path} is neither a job id nor a file")
+    digest = file_sha256(resolved)
+    rows = catalog.query(workspace, "select job_id from job_outputs where sha256 = ?", (digest,))
+    if not rows:
+        raise DrivestatsError(f"no job in {workspace.home} made a file with the sha256 of {path}")
+    return rows[0]["job_id"]
+
+
+def lineage(workspace: Workspace, identity: str) -> dict[str, Any]:
+    """The tree from a job down through its upstream jobs to the raw input files."""
+    job = load(workspace, identity)
+    manifest = job.manifest
+    return {
+        "id": job.id,
+        "stage": job.stage,
+        "parameters": manifest["parameters"],
+        "outputs": manifest["outputs"],
+        "files": manifest["inputs"]["files"],
+        "upstream": [lineage(workspace, parent) for parent in manifest["inputs"]["jobs"]],
+    }
+
+
+def verify(workspace: Workspace, identity: str) -> dict[str, Any]:
+    """Re-make a job in a scratch folder and compare every output's sha256 with its manifest."""
+    job = load(workspace, identity)
+    stage = stage_named(job.manifest)
+    fingerprint = stage.code_fingerprint()["sha256"]
+    if fingerprint != job.manifest["code"]["sha256"]:
+        raise DrivestatsError(
+            f"the code of stage {stage.name} changed since job {job.id} was made; "
+            "verify needs the code that made it"
+        )
+    upstream = [load(workspace, parent) for parent in job.manifest["inputs"]["jobs"]]
+    workspace.scratch.mkdir(parents=True, exist_ok=True)
+    scratch = workspace.scratch / f"verify-{job.id}-{uuid.uuid4().hex[:8]}"
+    scratch.mkdir()
+    try:
+        inputs = {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]}
+        context = JobContext(workspace, scratch, dict(job.manifest["parameters"]), inputs, upstream)
+        stage.build(context)
+        remade = {
+            p.relative_to(scratch).as_posix(): file_sha256(p)
+            for p in scratch.rglob("*")
+            if p.is_file()
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    comparisons = []
+    for output in job.manifest["outputs"]:
+        if output["name"] == MANIFEST:
+            continue
+        stored = job.dir / output["name"]
+        stored_hash = file_sha256(stored) if stored.exists() else None
+        comparisons.append(
+            {
+                "name": output["name"],
+                "manifest": output["sha256"],
+                "stored": stored_hash,
+                "remade": remade.get(output["name"]),
+            }
+        )
+    identical = all(c["manifest"] == c["stored"] == c["remade"] for c in comparisons)
+    return {"id": job.id, "identical": identical, "outputs": comparisons}
+
+
+def stage_named(manifest: Mapping[str, Any]) -> Stage:
+    """The Stage that made a manifest, importing its module so that it registers."""
+    module = manifest["builder"].split(":")[0]
+    importlib.import_module(module)
+    if manifest["stage"] not in _REGISTRY:
+        raise DrivestatsError(f"no stage named {manifest['stage']} in {module}")
+    return _REGISTRY[manifest["stage"]]
+
+
+def publish(workspace: Workspace, job: JobResult, output: str, name: str) -> Path:
+    """Point results/<name> at a job's output with a relative symlink, replaced atomically."""
+    workspace.results.mkdir(parents=True, exist_ok=True)
+    link = workspace.results / name
+    target = os.path.relpath(job.output(output), link.parent)
+    temporary = link.with_name(f".{name}.{os.getpid()}.tmp")
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+    return link
