@@ -60,6 +60,7 @@ class JobContext:
     upstream: list[JobResult]
     rows: dict[str, int] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    progress: Any = None  # a listener or callback from the caller; never part of the identity
 
     def upstream_of(self, stage: str) -> list[JobResult]:
         return [job for job in self.upstream if job.stage == stage]
@@ -152,6 +153,7 @@ def run(
     params: Mapping[str, Any],
     inputs: Mapping[str, str] | None = None,
     upstream: Iterable[JobResult] = (),
+    progress: Any = None,
 ) -> JobResult:
     """The finished job for these parameters and inputs: reused if it exists, else built now."""
     inputs = dict(inputs or {})
@@ -168,7 +170,9 @@ def run(
     temporary = final.parent / f".tmp-{identity}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
-        manifest = _build(workspace, stage, identity, dict(params), inputs, upstream, temporary)
+        manifest = _build(
+            workspace, stage, identity, dict(params), inputs, upstream, temporary, progress
+        )
         try:
             os.rename(temporary, final)
         except OSError:
@@ -192,11 +196,12 @@ def _build(
     inputs: dict[str, str],
     upstream: list[JobResult],
     folder: Path,
+    progress: Any,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     wall = time.perf_counter()
     cpu = _cpu_seconds()
-    context = JobContext(workspace, folder, params, inputs, upstream)
+    context = JobContext(workspace, folder, params, inputs, upstream, progress=progress)
     stage.build(context)
     outputs = [
         {

@@ -48,9 +48,15 @@ def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output (CI logs, README examples) should not be squeezed into 80 columns.
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 140
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def render_rows(

@@ -1,0 +1,263 @@
+"""Reading Backblaze's files as they ship: zips, folders and loose daily CSVs into typed Arrow tables.
+
+Every quirk of the raw data is handled here and nowhere else: clutter in zips,
+members out of order, header-only days, CR/CRLF line endings, the ``2/25/18``
+date style, boolean spellings, blank cells, columns that move between eras.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from drivestats.backblaze import format as bb
+from drivestats.errors import BadInputError
+
+_HEADER_PEEK = 64 * 1024
+_BLOCK_SIZE = 8 << 20
+
+
+@dataclass(frozen=True)
+class Member:
+    """One daily CSV: a member of a zip, or a loose file."""
+
+    source: Path
+    name: str
+    day: str
+    size: int
+
+    @property
+    def in_zip(self) -> bool:
+        return self.name != str(self.source)
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        if not self.in_zip:
+            with open(self.source, "rb") as handle:
+                yield handle
+            return
+        with zipfile.ZipFile(self.source) as archive, archive.open(self.name) as handle:
+            yield handle  # type: ignore[misc]
+
+
+def is_daily_csv(name: str) -> bool:
+    """True for a YYYY-MM-DD.csv name that is not macOS clutter."""
+    return (
+        bool(bb.DAY_FILE.search(name))
+        and "__MACOSX" not in name
+        and not Path(name).name.startswith("._")
+    )
+
+
+def sources_under(paths: list[Path]) -> list[Path]:
+    """The zips and daily CSVs named, or found under the folders named, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and (child.suffix.lower() == ".zip" or is_daily_csv(child.name)):
+                    found.append(child)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise BadInputError(str(path), "no such file or folder")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique
+
+
+def members_of(source: Path) -> list[Member]:
+    """The daily CSVs in a source, oldest day first (clutter and other files ignored)."""
+    if source.suffix.lower() != ".zip":
+        if not is_daily_csv(source.name):
+            raise BadInputError(str(source), "not a zip and not a daily file named YYYY-MM-DD.csv")
+        return [Member(source, str(source), _day_of(source.name), source.stat().st_size)]
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise BadInputError(str(source), f"not a readable zip ({error})") from None
+    members = [
+        Member(source, info.filename, _day_of(info.filename), info.compress_size)
+        for info in infos
+        if not info.is_dir() and is_daily_csv(info.filename)
+    ]
+    if not members:
+        raise BadInputError(str(source), "the zip holds no daily YYYY-MM-DD.csv files")
+    return sorted(members, key=lambda m: (m.day, m.name))
+
+
+def _day_of(name: str) -> str:
+    match = bb.DAY_FILE.search(name.replace("\\", "/"))
+    assert match is not None
+    return match.group(1)
+
+
+def read_day(member: Member) -> pa.Table:
+    """One day as a typed table in the store's schema, with model_clean and vendor added."""
+    try:
+        header = _header_of(member)
+        missing = [c for c in bb.REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise _error(member, f"missing required column(s) {', '.join(missing)}", line=1)
+        table = _parse(member, header)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise _error(member, f"corrupt or truncated data ({error})") from None
+    table = _with_dates(member, table)
+    for required in ("serial_number", "model", "failure"):
+        column = table.column(required)
+        if column.null_count:
+            index = pc.index(pc.is_null(column), True).as_py()
+            raise _error(member, f"empty {required}", line=index + 2)
+    return _with_derived_columns(table)
+
+
+def _error(member: Member, message: str, line: int | None = None) -> BadInputError:
+    return BadInputError(
+        str(member.source), message, member=member.name if member.in_zip else None, line=line
+    )
+
+
+def _header_of(member: Member) -> list[str]:
+    with member.open() as handle:
+        start = handle.read(_HEADER_PEEK)
+    if not start.strip():
+        raise _error(member, "empty file: no header line", line=1)
+    first_line = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0]
+    try:
+        return [name.strip() for name in first_line.decode("utf-8-sig").split(",")]
+    except UnicodeDecodeError:
+        raise _error(member, "the header is not UTF-8 text", line=1) from None
+
+
+def _column_types(header: list[str]) -> dict[str, pa.DataType]:
+    # The date is parsed afterwards: one day in 2018 writes it as 2/25/18.
+    return {name: (pa.string() if name == "date" else bb.stored_type(name)) for name in header}
+
+
+def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
+        column_types=_column_types(header),
+        true_values=bb.TRUE_SPELLINGS,
+        false_values=bb.FALSE_SPELLINGS,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+
+
+def _parse(member: Member, header: list[str]) -> pa.Table:
+    with member.open() as handle:
+        try:
+            return pacsv.read_csv(
+                handle,
+                read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True),
+                convert_options=_convert_options(header),
+            )
+        except pa.ArrowInvalid as error:
+            failure = str(error)
+    raise _explain(member, header, failure)
+
+
+def _explain(member: Member, header: list[str], failure: str) -> BadInputError:
+    """Turn a pyarrow parse error into one that names the line (found by a slower second pass)."""
+    conversion = re.search(
+        r"In CSV column #(\d+): .*?CSV conversion error to (\w+): invalid value '(.*)'", failure
+    )
+    if conversion:
+        column = header[int(conversion.group(1))]
+        line = _first_line_failing(member, column, conversion.group(2))
+        return _error(
+            member,
+            f"column {column}: {conversion.group(3)!r} is not a valid {conversion.group(2)}",
+            line,
+        )
+    rows: list[pacsv.InvalidRow] = []
+
+    def remember(row: pacsv.InvalidRow) -> str:
+        rows.append(row)
+        return "error"
+
+    with member.open() as handle:
+        try:
+            pacsv.read_csv(
+                handle,
+                read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=remember),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}),
+            )
+        except pa.ArrowInvalid:
+            pass
+    if rows:
+        row = rows[0]
+        return _error(
+            member,
+            f"row has {row.actual_columns} fields, the header has {row.expected_columns}",
+            row.number,
+        )
+    return _error(member, f"unreadable CSV ({failure})")
+
+
+def _first_line_failing(member: Member, column: str, type_name: str) -> int | None:
+    with member.open() as handle:
+        text = pacsv.read_csv(
+            handle,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[column],
+                column_types={column: pa.string()},
+                strings_can_be_null=True,
+            ),
+        ).column(column)
+    target = bb.stored_type(column)
+    for index, value in enumerate(text.to_pylist()):
+        if value is None:
+            continue
+        try:
+            if target == pa.bool_():
+                if value not in bb.TRUE_SPELLINGS + bb.FALSE_SPELLINGS:
+                    return index + 2
+            else:
+                pa.array([value]).cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return index + 2  # line 1 is the header
+    return None
+
+
+def _with_dates(member: Member, table: pa.Table) -> pa.Table:
+    text = table.column("date")
+    position = table.schema.get_field_index("date")
+    try:
+        dates = pc.cast(text, pa.date32())
+    except pa.ArrowInvalid:
+        parsed = pc.strptime(text, format="%m/%d/%y", unit="s", error_is_null=True)
+        bad = pc.and_(pc.is_null(parsed), pc.is_valid(text))
+        if pc.any(bad).as_py():
+            index = pc.index(bad, True).as_py()
+            value = text[index].as_py()
+            raise _error(member, f"unparsable date {value!r}", line=index + 2) from None
+        dates = pc.cast(parsed, pa.date32())
+    if dates.null_count:
+        index = pc.index(pc.is_null(dates), True).as_py()
+        raise _error(member, "empty date", line=index + 2)
+    return table.set_column(position, pa.field("date", pa.date32()), dates)
+
+
+def _with_derived_columns(table: pa.Table) -> pa.Table:
+    cleaned = pc.replace_substring_regex(
+        pc.utf8_trim_whitespace(table.column("model")), r"\s+", " "
+    )
+    encoded = pc.dictionary_encode(cleaned).combine_chunks()
+    vendors = pa.array(
+        [bb.vendor_of(model) for model in encoded.dictionary.to_pylist()], pa.string()
+    )
+    vendor = pc.take(vendors, encoded.indices)
+    return table.append_column("model_clean", cleaned).append_column("vendor", vendor)
