@@ -342,6 +342,7 @@ def _replaced_days(workspace: Workspace, entry: dict[str, Any]) -> list[tuple[st
 
 def sources(workspace: Workspace) -> list[dict[str, Any]]:
     """Every imported source, in import order."""
+    recover(workspace)
     return catalog.query(
         workspace,
         "select path, sha256, first_day, last_day, days, rows, drives, failures, columns,"

@@ -238,7 +238,10 @@ def _with_dates(member: Member, table: pa.Table) -> pa.Table:
     try:
         dates = pc.cast(text, pa.date32())
     except pa.ArrowInvalid:
-        parsed = pc.strptime(text, format="%m/%d/%y", unit="s", error_is_null=True)
+        parsed = pc.coalesce(
+            pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True),
+            pc.strptime(text, format="%m/%d/%y", unit="s", error_is_null=True),
+        )
         bad = pc.and_(pc.is_null(parsed), pc.is_valid(text))
         if pc.any(bad).as_py():
             index = pc.index(bad, True).as_py()
