@@ -350,10 +350,26 @@ def sources(workspace: Workspace) -> list[dict[str, Any]]:
     )
 
 
+def recover(workspace: Workspace) -> None:
+    """Roll a killed import's committed journal forward now, unless an import is running."""
+    if not _journal_path(workspace).exists():
+        return
+    with open(workspace.store_lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # the running import rolls it forward itself
+        try:
+            _roll_forward(workspace)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def stored_days(
     workspace: Workspace, start: str | None = None, end: str | None = None
 ) -> list[dict[str, Any]]:
     """The days in the store within [start, end], oldest first, with file and sha256."""
+    recover(workspace)
     return catalog.query(
         workspace,
         "select * from days where day >= ? and day <= ? order by day",
