@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -32,16 +33,29 @@ from drivestats.backblaze import read
 from drivestats.errors import BadInputError, DrivestatsError
 from drivestats.workspace import Workspace
 
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3}
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 JOURNAL = "journal.json"
 
 
-class ImportListener:
+class ImportListener(Protocol):
     """Receives progress from an import; the CLI draws it, tests may count it."""
 
     def source_started(self, source: Path, total_bytes: int) -> None: ...
     def advanced(self, source: Path, done_bytes: int, rows: int) -> None: ...
     def note(self, message: str) -> None: ...
+
+
+class SilentListener:
+    """An ImportListener that ignores everything."""
+
+    def source_started(self, source: Path, total_bytes: int) -> None:
+        pass
+
+    def advanced(self, source: Path, done_bytes: int, rows: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
 
 
 @dataclass
@@ -79,8 +93,8 @@ class ImportReport:
 def _build_import(context: jobs.JobContext) -> None:
     """Read every daily member of one source and write each day as Parquet into the job folder."""
     source = Path(context.params["path"])
-    listener: ImportListener = context.progress or ImportListener()
-    serials: set[str] = set()
+    listener: ImportListener = context.progress or SilentListener()
+    serials: list[pa.Array] = []
     days: dict[str, dict[str, Any]] = {}
     done_bytes = 0
     total_rows = 0
@@ -97,11 +111,12 @@ def _build_import(context: jobs.JobContext) -> None:
             "failures": int(pc.sum(table.column("failure")).as_py() or 0),
             "columns": table.num_columns - 2,
         }
-        serials.update(pc.unique(table.column("serial_number")).to_pylist())
+        serials.append(pc.unique(table.column("serial_number")))
         total_rows += table.num_rows
         done_bytes += member.size
         listener.advanced(source, done_bytes, total_rows)
-    context.rows.update({"rows": total_rows, "days": len(days), "drives": len(serials)})
+    drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
+    context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
 
 
@@ -213,7 +228,7 @@ def import_sources(
     force: bool = False,
 ) -> ImportReport:
     """Import zips, daily CSVs and folders of them; skip what is imported; one source at a time."""
-    listener = listener or ImportListener()
+    listener = listener or SilentListener()
     sources = read.sources_under([Path(p) for p in paths])
     outcomes = []
     with store_lock(workspace, on_wait=listener.note):

@@ -255,12 +255,11 @@ def _with_dates(member: Member, table: pa.Table) -> pa.Table:
 
 
 def _with_derived_columns(table: pa.Table) -> pa.Table:
-    cleaned = pc.replace_substring_regex(
-        pc.utf8_trim_whitespace(table.column("model")), r"\s+", " "
+    # A day has a few dozen distinct models: clean and classify those, not every row.
+    encoded = pc.dictionary_encode(table.column("model")).combine_chunks()
+    models = encoded.dictionary.to_pylist()
+    cleaned = pa.array([bb.clean_model(m) for m in models], pa.string())
+    vendors = pa.array([bb.vendor_of(m) for m in models], pa.string())
+    return table.append_column("model_clean", pc.take(cleaned, encoded.indices)).append_column(
+        "vendor", pc.take(vendors, encoded.indices)
     )
-    encoded = pc.dictionary_encode(cleaned).combine_chunks()
-    vendors = pa.array(
-        [bb.vendor_of(model) for model in encoded.dictionary.to_pylist()], pa.string()
-    )
-    vendor = pc.take(vendors, encoded.indices)
-    return table.append_column("model_clean", cleaned).append_column("vendor", vendor)

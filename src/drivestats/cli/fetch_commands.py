@@ -64,14 +64,14 @@ def update_command(workspace: Workspace, base_url: str, quiet: bool) -> None:
     reported and the rest continues; a corrupt download makes the exit status 1.
     """
     from drivestats.backblaze.fetch import fetch_unfetched
-    from drivestats.cli.store_commands import _ProgressListener
+    from drivestats.cli.store_commands import ProgressListener
     from drivestats.store import import_sources
 
     with progress(quiet) as bar:
         fetched = fetch_unfetched(workspace, base_url, download_bar(bar))
     echo_report(fetched)
     with progress(quiet) as bar:
-        listener = _ProgressListener(bar)  # duck-typed ImportListener, shared with `import`
+        listener = ProgressListener(bar)
         paths = fetched.paths("downloaded", "present")
         report = import_sources(workspace, paths, listener)  # type: ignore[arg-type]
     for outcome in report.outcomes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +13,7 @@ from drivestats.cli.common import console, format_option, pass_workspace, print_
 from drivestats.workspace import Workspace
 
 
-class _ProgressListener:
+class ProgressListener:
     """Draws one progress bar per source, with rows/s and MB/s."""
 
     def __init__(self, bar) -> None:  # type: ignore[no-untyped-def]
@@ -44,14 +45,14 @@ def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, q
     from drivestats.store import import_sources
 
     with progress(quiet=quiet) as bar:
-        report = import_sources(workspace, list(paths), _ProgressListener(bar), force=force)
+        report = import_sources(workspace, list(paths), ProgressListener(bar), force=force)
     out = console()
     for outcome in report.outcomes:
         for day, earlier in outcome.replaced_days:
             out.print(f"[yellow]{day}: now from {Path(outcome.path).name} (was {Path(earlier).name})")
         if outcome.status == "failed":
             console(stderr=True).print(f"[red]error:[/] {outcome.error}", soft_wrap=True)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "source": Path(o.path).name,
             "status": o.status,
