@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import itertools
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,34 +93,72 @@ class ImportReport:
 # --- the import stage ---------------------------------------------------------
 
 
+# Days bigger than this are converted one at a time, so that peak memory stays
+# well under 2 GB; smaller ones two at a time, overlapping one's Parquet write
+# with the next one's parse (both release the GIL).
+_PARALLEL_BELOW_BYTES = 64 << 20
+
+
 def _build_import(context: jobs.JobContext) -> None:
     """Read every daily member of one source and write each day as Parquet into the job folder."""
     source = Path(context.params["path"])
     listener: ImportListener = context.progress or SilentListener()
-    serials: list[pa.Array] = []
-    days: dict[str, dict[str, Any]] = {}
-    done_bytes = 0
-    total_rows = 0
-    for member in read.members_of(source):
+    members = read.members_of(source)
+    latest = {member.day: member for member in members}  # a later member of the same day wins
+    duplicates = [m.name for m in members if latest[m.day] is not m]
+    if duplicates:
+        context.notes["duplicate_members_ignored"] = duplicates
+    chosen = list(latest.values())
+    (context.dir / "days").mkdir()
+    in_flight = 2 if max(m.unpacked_size for m in chosen) < _PARALLEL_BELOW_BYTES else 1
+
+    def convert(member: read.Member) -> tuple[read.Member, dict[str, Any], pa.Array]:
         table = read.read_day(member)
-        target = context.dir / "days" / f"{member.day}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, target, **PARQUET_OPTIONS)
-        if member.day in days:
-            context.notes.setdefault("duplicate_members", []).append(member.name)
-        days[member.day] = {
+        write_day(table, context.dir / "days" / f"{member.day}.parquet")
+        info = {
             "member": member.name,
             "rows": table.num_rows,
             "failures": int(pc.sum(table.column("failure")).as_py() or 0),
             "columns": table.num_columns - 2,
         }
-        serials.append(pc.unique(table.column("serial_number")))
-        total_rows += table.num_rows
+        return member, info, pc.unique(table.column("serial_number"))
+
+    serials: list[pa.Array] = []
+    days: dict[str, dict[str, Any]] = {}
+    done_bytes = total_rows = 0
+    for member, info, unique_serials in _in_order(convert, chosen, in_flight):
+        days[member.day] = info
+        serials.append(unique_serials)
+        total_rows += info["rows"]
         done_bytes += member.size
         listener.advanced(source, done_bytes, total_rows)
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
+
+
+def write_day(table: pa.Table, path: Path) -> None:
+    """One day as Parquet: zstd, dictionaries only for text (they only slow the SMART numbers)."""
+    text = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    pq.write_table(table, path, use_dictionary=text, **PARQUET_OPTIONS)
+
+
+def _in_order(function: Callable[[Any], Any], items: list[Any], in_flight: int) -> Iterator[Any]:
+    """function over items on threads, at most in_flight at once, results in the items' order."""
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        pending: deque[Future[Any]] = deque()
+        queue = iter(items)
+        try:
+            for item in itertools.islice(queue, in_flight):
+                pending.append(pool.submit(function, item))
+            while pending:
+                result = pending.popleft().result()
+                for item in itertools.islice(queue, 1):
+                    pending.append(pool.submit(function, item))
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 IMPORT = jobs.Stage(

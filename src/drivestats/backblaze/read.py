@@ -24,7 +24,7 @@ from drivestats.backblaze import format as bb
 from drivestats.errors import BadInputError
 
 _HEADER_PEEK = 64 * 1024
-_BLOCK_SIZE = 8 << 20
+_BLOCK_SIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Member:
     name: str
     day: str
     size: int
+    unpacked_size: int
 
     @property
     def in_zip(self) -> bool:
@@ -80,14 +81,15 @@ def members_of(source: Path) -> list[Member]:
     if source.suffix.lower() != ".zip":
         if not is_daily_csv(source.name):
             raise BadInputError(str(source), "not a zip and not a daily file named YYYY-MM-DD.csv")
-        return [Member(source, str(source), _day_of(source.name), source.stat().st_size)]
+        size = source.stat().st_size
+        return [Member(source, str(source), _day_of(source.name), size, size)]
     try:
         with zipfile.ZipFile(source) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise BadInputError(str(source), f"not a readable zip ({error})") from None
     members = [
-        Member(source, info.filename, _day_of(info.filename), info.compress_size)
+        Member(source, info.filename, _day_of(info.filename), info.compress_size, info.file_size)
         for info in infos
         if not info.is_dir() and is_daily_csv(info.filename)
     ]
