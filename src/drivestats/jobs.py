@@ -273,7 +273,7 @@ def _record(workspace: Workspace, manifest: dict[str, Any], folder: Path, reused
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with catalog.connect(workspace) as connection:
         connection.execute(
-            "insert or replace into jobs values (?, ?, ?, ?, ?, ?, ?)",
+            "insert or ignore into jobs values (?, ?, ?, ?, ?, ?, ?)",
             (
                 manifest["id"],
                 manifest["stage"],
@@ -285,7 +285,7 @@ def _record(workspace: Workspace, manifest: dict[str, Any], folder: Path, reused
             ),
         )
         connection.executemany(
-            "insert or replace into job_outputs values (?, ?, ?, ?)",
+            "insert or ignore into job_outputs values (?, ?, ?, ?)",
             [(manifest["id"], o["name"], o["sha256"], o["size"]) for o in manifest["outputs"]],
         )
         connection.execute(
@@ -325,7 +325,7 @@ def recent_jobs(workspace: Workspace, limit: int | None = None) -> list[dict[str
         select j.id, j.stage, j.parameters, j.created, j.seconds,
                coalesce(sum(r.reused), 0) as reused, max(r.at) as last_used
         from jobs j left join job_runs r on r.job_id = j.id
-        group by j.id order by j.created desc, j.id
+        group by j.id order by j.created desc, j.rowid desc
     """
     rows = catalog.query(workspace, sql + (f" limit {int(limit)}" if limit else ""))
     return rows

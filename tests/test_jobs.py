@@ -1,0 +1,198 @@
+"""Provenance: reuse, new jobs on any change, kill -9 mid-run, verify, lineage, --until stability."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import pack_like_backblaze, run_cli
+from drivestats import jobs
+from drivestats.fleet import fleet_tables
+from drivestats.workspace import Workspace
+
+STEP = textwrap.dedent(
+    '''
+    """A computation step used by the tests: writes the square of a number, slowly if asked."""
+    import time
+    from drivestats import jobs
+
+    def _build(context):
+        partial = context.dir / "square.txt"
+        partial.write_text("partial")
+        time.sleep(context.params.get("sleep", 0))
+        partial.write_text(str(context.params["n"] ** 2 + OFFSET))
+
+    OFFSET = 0
+    SQUARE = jobs.Stage("square", _build, (__name__,))
+    '''
+)
+
+
+@pytest.fixture
+def step_module(tmp_path, monkeypatch):
+    """A real stage in a real module file on sys.path, so that editing it changes its code."""
+    folder = tmp_path / "steps"
+    folder.mkdir()
+    (folder / "square_step.py").write_text(STEP)
+    monkeypatch.syspath_prepend(str(folder))
+    sys.modules.pop("square_step", None)
+    jobs._module_digest.cache_clear()
+    module = importlib.import_module("square_step")
+    yield module, folder
+    sys.modules.pop("square_step", None)
+    jobs._module_digest.cache_clear()
+
+
+def test_reuse_and_new_job_on_parameter_input_or_code_change(step_module, tmp_path):
+    module, folder = step_module
+    workspace = Workspace(tmp_path / "home")
+    first = jobs.run(workspace, module.SQUARE, {"n": 3})
+    assert not first.reused and first.output("square.txt").read_text() == "9"
+    again = jobs.run(workspace, module.SQUARE, {"n": 3})
+    assert again.reused and again.id == first.id
+
+    other_parameter = jobs.run(workspace, module.SQUARE, {"n": 4})
+    other_input = jobs.run(workspace, module.SQUARE, {"n": 3}, inputs={"data.csv": "ab" * 32})
+    assert len({first.id, other_parameter.id, other_input.id}) == 3
+
+    # Change the stage's code on disk: a new job, and the old one stays.
+    (folder / "square_step.py").write_text(STEP.replace("OFFSET = 0", "OFFSET = 1"))
+    jobs._module_digest.cache_clear()
+    sys.modules.pop("square_step")
+    changed = importlib.import_module("square_step")
+    new_code = jobs.run(workspace, changed.SQUARE, {"n": 3})
+    assert new_code.id != first.id and not new_code.reused
+    assert new_code.output("square.txt").read_text() == "10"
+    assert first.output("square.txt").read_text() == "9"
+
+
+def test_manifest_names_everything(step_module, tmp_path):
+    module, _ = step_module
+    workspace = Workspace(tmp_path / "home")
+    job = jobs.run(workspace, module.SQUARE, {"n": 5}, inputs={"in.csv": "cd" * 32})
+    manifest = json.loads((job.dir / "job.json").read_text())
+    assert manifest["id"] == job.id and manifest["stage"] == "square"
+    assert manifest["parameters"] == {"n": 5}
+    assert manifest["inputs"]["files"] == [{"name": "in.csv", "sha256": "cd" * 32}]
+    source = Path(module.__file__).read_bytes()
+    assert manifest["code"]["modules"]["square_step"] == hashlib.sha256(source).hexdigest()
+    assert {"python", "pyarrow", "duckdb", "numpy", "Pillow", "ffmpeg"} <= set(manifest["versions"])
+    (output,) = manifest["outputs"]
+    assert output == {
+        "name": "square.txt",
+        "sha256": hashlib.sha256(b"25").hexdigest(),
+        "size": 2,
+    }
+    for key in ("started", "ended", "wall_seconds", "cpu_seconds"):
+        assert key in manifest
+
+
+def test_job_killed_mid_run_is_redone_not_reused(step_module, tmp_path):
+    module, folder = step_module
+    home = tmp_path / "home"
+    script = (
+        "from drivestats import jobs; from drivestats.workspace import Workspace; import square_step;"
+        f"jobs.run(Workspace.resolve({str(home)!r}), square_step.SQUARE, {{'n': 7, 'sleep': 60}})"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), *sys.path])}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env)
+    stage_folder = home / "jobs" / "square"
+    deadline = time.time() + 60
+    while not list(stage_folder.glob(".tmp-*/square.txt")) and time.time() < deadline:
+        assert process.poll() is None, "the job process died by itself"
+        time.sleep(0.05)
+    assert list(stage_folder.glob(".tmp-*/square.txt")), "the job never started"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    # The killed build left only a temporary folder: no finished job to reuse.
+    assert not [p for p in stage_folder.iterdir() if not p.name.startswith(".tmp-")]
+    job = _run_quick_equivalent(home, module)
+    assert not job.reused and job.output("square.txt").read_text() == "49"
+    assert not list(stage_folder.glob(".tmp-*")), "the abandoned folder is swept"
+
+
+def _run_quick_equivalent(home: Path, module) -> jobs.JobResult:
+    """The killed job's exact identity, built now without waiting its sleep out."""
+    original = module.time.sleep
+    module.time.sleep = lambda seconds: None
+    try:
+        return jobs.run(Workspace(home), module.SQUARE, {"n": 7, "sleep": 60})
+    finally:
+        module.time.sleep = original
+
+
+def test_fleet_tables_reuse_until_and_verify(samples, home, tmp_path):
+    first = pack_like_backblaze(samples[:6], tmp_path / "first.zip")
+    later = pack_like_backblaze(samples[6:], tmp_path / "later.zip")
+    run_cli(home, "import", str(first))
+    workspace = Workspace(home)
+    before = fleet_tables(workspace, until="2013-04-14")
+    assert not before.reused
+    before_bytes = {n: before.output(n).read_bytes() for n in before.outputs}
+    # More data arrives; the same --until gives the same job, the same bytes.
+    run_cli(home, "import", str(later))
+    after = fleet_tables(workspace, until="2013-04-14")
+    assert after.reused and after.id == before.id
+    assert {n: after.output(n).read_bytes() for n in after.outputs} == before_bytes
+    everything = fleet_tables(workspace)
+    assert everything.id != before.id and everything.manifest["parameters"]["until"] == "2013-04-19"
+    # --until past the data is the same job as no --until.
+    assert fleet_tables(workspace, until="2030-01-01").id == everything.id
+
+    ok = run_cli(home, "verify", before.id)
+    assert ok.exit_code == 0 and "identical" in ok.output
+    with open(before.output("models.parquet"), "ab") as handle:
+        handle.write(b"tampered")
+    bad = run_cli(home, "verify", before.id)
+    assert bad.exit_code == 1 and "NO" in bad.output
+
+
+def test_verify_remakes_an_import_bit_for_bit(samples, home):
+    run_cli(home, "import", str(samples[0]))
+    (job,) = [row["id"] for row in jobs.recent_jobs(Workspace(home))]
+    result = run_cli(home, "verify", job)
+    assert result.exit_code == 0, result.output
+
+
+def test_show_traces_a_file_to_raw_inputs(samples, home, tmp_path):
+    import shutil
+
+    run_cli(home, "import", *map(str, samples[:2]))
+    fleet = fleet_tables(Workspace(home))
+    # A copy of an output, far from the workspace, is still traced by its sha256.
+    copy = tmp_path / "elsewhere.parquet"
+    shutil.copy(fleet.output("daily.parquet"), copy)
+    result = run_cli(home, "show", str(copy), "--json")
+    tree = json.loads(result.output)
+    assert tree["id"] == fleet.id
+    raw = {f["name"]: f["sha256"] for up in tree["upstream"] for f in up["files"]}
+    expected = {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]}
+    assert raw == expected
+    text = run_cli(home, "show", fleet.id)
+    assert samples[0].name in text.output and fleet.id in text.output
+
+
+def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
+    run_cli(home, "import", str(samples[0]))
+    workspace = Workspace(home)
+    fleet_tables(workspace)
+    fleet_tables(workspace)
+    listed = json.loads(run_cli(home, "jobs", "--format", "json").output)
+    assert [row["stage"] for row in listed] == ["fleet-tables", "import"]
+    assert listed[0]["reused"] == 1 and listed[1]["reused"] == 0
+    assert listed[0]["parameters"] == "until=2013-04-10"
+
+
+def test_unknown_job_is_a_clear_error(home):
+    result = run_cli(home, "verify", "nothing-like-this")
+    assert result.exit_code != 0 and "no job matching 'nothing-like-this'" in result.output
