@@ -1,0 +1,73 @@
+"""`drivestats demo`: the main job on the built-in synthetic fleet."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from drivestats.cli.common import console, pass_workspace, print_rows
+from drivestats.workspace import Workspace
+
+
+@click.command("demo")
+@click.option(
+    "--start", default="2013-04-10", show_default=True, help="First day of the synthetic fleet."
+)
+@click.option(
+    "--end", default="2014-12-31", show_default=True, help="Last day of the synthetic fleet."
+)
+@click.option(
+    "--scale",
+    type=float,
+    help="Fraction of the real fleet's size (default: small, for a quick demo).",
+)
+@click.option("--seed", type=int, help="Random seed of the synthetic fleet.")
+@click.option("--no-movie", is_flag=True, help="Skip the movie and its poster.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@pass_workspace
+def demo_command(
+    workspace: Workspace,
+    start: str,
+    end: str,
+    scale: float | None,
+    seed: int | None,
+    no_movie: bool,
+    quiet: bool,
+) -> None:
+    """Synthesize a Backblaze-like fleet, import it, and make every result from it."""
+    from drivestats.cli.common import progress
+    from drivestats.demo import DemoOptions, DemoStep, run_demo
+
+    out = console()
+    out.print(f"workspace: {workspace.home}")
+    began = time.perf_counter()
+    with progress(quiet=quiet) as bar:
+        frames = bar.add_task("movie frames", total=None, rate="", visible=False)
+        frame_clock = {"start": 0.0}
+
+        def on_frames(done: int, total: int) -> None:
+            if not frame_clock["start"]:
+                frame_clock["start"] = time.perf_counter()
+            rate = done / max(time.perf_counter() - frame_clock["start"], 1e-6)
+            bar.update(
+                frames, completed=done, total=total, visible=True, rate=f"{rate:,.0f} frames/s"
+            )
+
+        def on_step(step: DemoStep) -> None:
+            verb = "reused" if step.reused else "made"
+            bar.console.print(
+                f"[green]✓[/] {step.name:<26} {verb:<6} {step.seconds:6.1f} s  {step.result}"
+            )
+
+        options = DemoOptions(start=start, end=end, scale=scale, seed=seed, movie=not no_movie)
+        steps = run_demo(workspace, options, on_step=on_step, on_frames=on_frames)
+    rows = [
+        {"step": s.name, "job": s.job_id or "", "reused": s.reused, "result": s.result}
+        for s in steps
+    ]
+    print_rows(rows, "table", title=f"drivestats demo: {time.perf_counter() - began:.1f} s")
+    out.print(f"Results are in {workspace.results}")
+    out.print(
+        f"Browse them:  drivestats --home {workspace.home} board   (then open http://127.0.0.1:8520)"
+    )

@@ -1,0 +1,166 @@
+"""The built-in default: a synthetic fleet, imported, and every result made from it.
+
+Each step is a job (the synthetic zips too), so a second demo reuses everything
+and finishes in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drivestats import jobs
+from drivestats.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the demo fleet is made of; defaults give a demo of a couple of minutes."""
+
+    start: str = "2013-04-10"
+    end: str = "2014-12-31"
+    scale: float | None = None
+    seed: int | None = None
+    movie: bool = True
+    size: tuple[int, int] = (1920, 1080)
+    fps: int = 60
+
+
+@dataclass
+class DemoStep:
+    """One step of the demo: what it made, where, and whether it was reused."""
+
+    name: str
+    result: str
+    job_id: str | None
+    reused: bool
+    seconds: float
+
+
+def _build_synthetic_zips(context: jobs.JobContext) -> None:
+    """Write the synthetic fleet's zips and truth file into the job folder."""
+    from drivestats.backblaze import synth
+
+    synth.write_fleet(context.dir, _synth_params(context.params), compresslevel=6)
+
+
+def _synth_params(params: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from drivestats.backblaze import synth
+
+    chosen = {k: v for k, v in params.items() if v is not None}
+    chosen["start"] = dt.date.fromisoformat(chosen["start"])
+    chosen["end"] = dt.date.fromisoformat(chosen["end"])
+    return synth.SynthParams(**chosen)
+
+
+SYNTHETIC_ZIPS = jobs.Stage(
+    "synthetic-zips",
+    _build_synthetic_zips,
+    ("drivestats.demo", "drivestats.backblaze.synth", "drivestats.backblaze.format"),
+)
+
+
+def synthetic_zips(workspace: Workspace, options: DemoOptions) -> jobs.JobResult:
+    """The job holding the demo's synthetic Backblaze zips (made once, then reused)."""
+    from drivestats.backblaze import synth
+
+    params = {
+        "start": options.start,
+        "end": options.end,
+        "scale": options.scale if options.scale is not None else synth.DEFAULT_SCALE,
+        "seed": options.seed if options.seed is not None else synth.DEFAULT_SEED,
+    }
+    return jobs.run(workspace, SYNTHETIC_ZIPS, params)
+
+
+def run_demo(
+    workspace: Workspace,
+    options: DemoOptions = DemoOptions(),
+    on_step: Callable[[DemoStep], None] | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
+) -> list[DemoStep]:
+    """Synthesize, import, and make the fleet tables, failure rates, survival and the movie."""
+    steps: list[DemoStep] = []
+
+    def record(
+        name: str, started: float, job: jobs.JobResult | None, result: str, reused: bool
+    ) -> None:
+        step = DemoStep(
+            name, result, job.id if job else None, reused, time.perf_counter() - started
+        )
+        steps.append(step)
+        if on_step:
+            on_step(step)
+
+    workspace.ensure()
+    started = time.perf_counter()
+    zips = synthetic_zips(workspace, options)
+    record("synthetic fleet", started, zips, workspace.relative(zips.dir), zips.reused)
+
+    from drivestats.store import import_sources
+
+    started = time.perf_counter()
+    archives = sorted(zips.dir.glob("*.zip"))
+    report = import_sources(workspace, archives)
+    if report.failed:
+        raise RuntimeError(f"the demo's own zips failed to import: {report.failed[0].error}")
+    imported = [o for o in report.outcomes if o.status == "imported"]
+    rows = sum(o.rows for o in report.outcomes)
+    record(
+        "import", started, None, f"{len(archives)} zips, {rows:,} rows into store/", not imported
+    )
+
+    from drivestats.fleet import fleet_tables
+
+    started = time.perf_counter()
+    fleet = fleet_tables(workspace)
+    record("fleet tables", started, fleet, workspace.relative(fleet.dir), fleet.reused)
+
+    from drivestats import rates
+
+    started = time.perf_counter()
+    lifetime = rates.afr(workspace, period="lifetime")
+    record(
+        "failure rates (lifetime)",
+        started,
+        lifetime,
+        _published(workspace, lifetime),
+        lifetime.reused,
+    )
+    started = time.perf_counter()
+    quarterly = rates.afr(workspace, period="lifetime", by="quarter")
+    record(
+        "failure rates by quarter",
+        started,
+        quarterly,
+        _published(workspace, quarterly),
+        quarterly.reused,
+    )
+    started = time.perf_counter()
+    survival = rates.survival(workspace)
+    record("survival", started, survival, _published(workspace, survival), survival.reused)
+
+    if options.movie:
+        from drivestats.movie.render import render_movie, render_poster
+
+        started = time.perf_counter()
+        movie = render_movie(workspace, size=options.size, fps=options.fps, on_frames=on_frames)
+        record("movie", started, movie.job, _published(workspace, movie.job), movie.job.reused)
+        started = time.perf_counter()
+        last_day = fleet.manifest["parameters"]["until"]
+        poster_job, _ = render_poster(workspace, last_day, size=options.size)
+        record("poster", started, poster_job, _published(workspace, poster_job), poster_job.reused)
+    return steps
+
+
+def _published(workspace: Workspace, job: jobs.JobResult) -> str:
+    """The results/ links that point into a job, or the job folder if none does."""
+    links = []
+    if workspace.results.exists():
+        for link in sorted(workspace.results.iterdir()):
+            if link.is_symlink() and link.resolve().is_relative_to(job.dir.resolve()):
+                links.append(f"results/{link.name}")
+    return ", ".join(links) if links else workspace.relative(job.dir)
