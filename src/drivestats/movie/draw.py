@@ -1,0 +1,258 @@
+"""State → RGB frames: cells with numpy, labels and text with Pillow, failure rings on top.
+
+A frame is drawn once in full (at the first frame a worker renders); after that
+only the cells whose colour changes, labels of models that appear and the date
+text are repainted into the same buffer. Rings are blended on top just before a
+frame is handed out and taken off again afterwards, so the buffer always holds
+the ring-free state. Text is rendered into patches of the background once and
+pasted, never redrawn per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from drivestats.movie.layout import Block, Layout, Rect, cell_origins, font
+from drivestats.movie.state import (
+    BACKGROUND,
+    RING_FRAMES,
+    Changes,
+    MovieFleet,
+    Timeline,
+    cell_colors,
+    day_text,
+)
+
+TITLE_COLOR = (225, 225, 225)
+CAPACITY_COLOR = (150, 230, 140)  # light green
+VENDOR_COLOR = (170, 170, 170)
+DATE_COLOR = (240, 240, 240)
+STORAGE_COLOR = (200, 200, 200)
+WATERMARK_COLOR = (72, 72, 72)  # barely lighter than the background
+RING_COLOR = (255, 60, 60)
+RING_RADIUS_CELLS = 10  # the ring's final radius, in cells
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything a frame depends on: layout, drives, the frame days, storage per day, watermark."""
+
+    layout: Layout
+    fleet: MovieFleet
+    timeline: Timeline
+    storage: np.ndarray  # fleet storage in bytes per day, start..end
+    watermark: str = ""
+
+
+def storage_text(storage_bytes: int) -> str:
+    """Fleet storage as shown above the date: '52,341 TB'."""
+    return f"{round(storage_bytes / 10**12):,} TB"
+
+
+def background(layout: Layout, watermark: str = "") -> np.ndarray:
+    """The empty canvas: dark grey with the optional faint watermark."""
+    image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
+    if watermark:
+        draw = ImageDraw.Draw(image)
+        typeface = font(layout.typography.watermark_size, bold=True)
+        # Shrink a long watermark until it fits across the canvas.
+        size = layout.typography.watermark_size
+        while typeface.getlength(watermark) > 0.9 * layout.width and size > 10:
+            size = int(size * 0.9)
+            typeface = font(size, bold=True)
+        draw.text(
+            (layout.width // 2, layout.height // 2),
+            watermark,
+            font=typeface,
+            fill=WATERMARK_COLOR,
+            anchor="mm",
+        )
+    return np.asarray(image).copy()
+
+
+def label_patch(canvas: np.ndarray, block: Block, layout: Layout) -> np.ndarray:
+    """A block's two-line label drawn over its piece of the background."""
+    rect = block.label
+    image = Image.fromarray(canvas[rect.y : rect.bottom, rect.x : rect.right])
+    draw = ImageDraw.Draw(image)
+    typo = layout.typography
+    step = typo.title_height + typo.line_gap
+    for number, line in enumerate(block.title_lines):
+        draw.text((0, number * step), line, font=font(typo.title_size), fill=TITLE_COLOR)
+    detail_font = font(typo.detail_size)
+    y = len(block.title_lines) * step
+    x = 0.0
+    if block.capacity:
+        draw.text((0, y), block.capacity, font=detail_font, fill=CAPACITY_COLOR)
+        x = detail_font.getlength(block.capacity + " ")
+    draw.text((x, y), block.vendor, font=detail_font, fill=VENDOR_COLOR)
+    return np.asarray(image)
+
+
+def date_patch(canvas: np.ndarray, layout: Layout, day: str, storage: str) -> np.ndarray:
+    """The bottom-right box: storage in TB above the date, right-aligned."""
+    box = layout.date_box
+    image = Image.fromarray(canvas[box.y : box.bottom, box.x : box.right])
+    draw = ImageDraw.Draw(image)
+    storage_font = font(layout.typography.storage_size)
+    date_font = font(layout.typography.date_size, bold=True)
+    ascent, descent = storage_font.getmetrics()
+    draw.text((box.w, 0), storage, font=storage_font, fill=STORAGE_COLOR, anchor="ra")
+    draw.text((box.w, ascent + descent), day, font=date_font, fill=DATE_COLOR, anchor="ra")
+    return np.asarray(image)
+
+
+def ring_sprites(cell: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per ring age: pixel offsets (dy, dx) from the cell's corner and alpha 0..255."""
+    outer = RING_RADIUS_CELLS * cell
+    reach = int(outer + 2 * cell + 2)
+    grid = np.arange(-reach, reach + cell)
+    dy, dx = np.meshgrid(grid, grid, indexing="ij")
+    # Distance from the cell centre to each pixel centre.
+    distance = np.hypot(dy + 0.5 - cell / 2, dx + 0.5 - cell / 2)
+    width = max(1.0, 0.75 * cell)
+    sprites = []
+    for age in range(RING_FRAMES):
+        radius = cell + (outer - cell) * age / (RING_FRAMES - 1)
+        strength = 1.0 - age / RING_FRAMES
+        alpha = np.clip(1.0 - np.abs(distance - radius) / width, 0.0, 1.0) * strength
+        level = np.round(alpha * 255).astype(np.int32)
+        keep = level > 0
+        sprites.append((dy[keep], dx[keep], level[keep]))
+    return sprites
+
+
+class Painter:
+    """Draws the frames of one scene, repainting only what changes between frames."""
+
+    def __init__(self, scene: Scene):
+        self.scene = scene
+        layout = scene.layout
+        self.width, self.height, self.cell = layout.width, layout.height, layout.cell
+        self.changes = Changes(scene.fleet.days)
+        self.pixels = drive_pixels(layout, scene.fleet)
+        corner = np.arange(self.cell)
+        self.cell_offsets = (corner[:, None] * self.width + corner[None, :]).ravel()
+        self.canvas = background(layout, scene.watermark)
+        self.labels = [(block, label_patch(self.canvas, block, layout)) for block in layout.blocks]
+        self.sprites = ring_sprites(self.cell)
+        self._date: tuple[str, str] | None = None
+
+    @property
+    def frame_count(self) -> int:
+        return self.scene.timeline.frames
+
+    def frames(self, first: int, count: int) -> Iterator[np.ndarray]:
+        """Frames first..first+count-1; each yielded array is reused, copy it to keep it."""
+        frame = self._state_at(first)
+        flat = frame.reshape(-1, 3)
+        timeline = self.scene.timeline
+        for number in range(first, first + count):
+            if number > first:
+                self._advance(frame, timeline.days(number - 1), timeline.days(number))
+            index, original = self._draw_rings(flat, timeline.days(number))
+            yield frame
+            flat[index] = original
+
+    def still(self, number: int) -> np.ndarray:
+        """One frame, drawn from scratch (posters)."""
+        frame = self._state_at(number)
+        self._draw_rings(frame.reshape(-1, 3), self.scene.timeline.days(number))
+        return frame
+
+    def _state_at(self, number: int) -> np.ndarray:
+        """The ring-free frame, computed from the closed-form state (the replay)."""
+        status, frame_day = self.scene.timeline.days(number)
+        frame = self.canvas.copy()
+        for block, patch in self.labels:
+            if block.first_day <= status:
+                _paste(frame, block.label, patch)
+        self._date = None
+        self._paint_date(frame, status)
+        seen = self.changes.seen(status)
+        self._paint_cells(frame, seen, status, frame_day)
+        return frame
+
+    def _advance(
+        self, frame: np.ndarray, previous: tuple[int, int], current: tuple[int, int]
+    ) -> None:
+        status, frame_day = current
+        if status != previous[0]:
+            for block, patch in self.labels:
+                if previous[0] < block.first_day <= status:
+                    _paste(frame, block.label, patch)
+            self._paint_date(frame, status)
+        changed = self.changes.changed(previous, current)
+        self._paint_cells(frame, changed, status, frame_day)
+
+    def _paint_cells(
+        self, frame: np.ndarray, index: np.ndarray, status: int, frame_day: int
+    ) -> None:
+        if len(index) == 0:
+            return
+        colors = cell_colors(self.scene.fleet.days, index, status, frame_day)
+        if self.cell == 1:
+            frame.reshape(-1, 3)[self.pixels[index]] = colors
+            return
+        where = (self.pixels[index][:, None] + self.cell_offsets[None, :]).ravel()
+        frame.reshape(-1, 3)[where] = np.repeat(colors, len(self.cell_offsets), axis=0)
+
+    def _paint_date(self, frame: np.ndarray, status: int) -> None:
+        timeline = self.scene.timeline
+        texts = (day_text(status), storage_text(int(self.scene.storage[status - timeline.start])))
+        if texts != self._date:
+            patch = date_patch(self.canvas, self.scene.layout, *texts)
+            _paste(frame, self.scene.layout.date_box, patch)
+            self._date = texts
+
+    def _draw_rings(self, flat: np.ndarray, days: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Blend running rings into the frame; returns the pixels and values to restore."""
+        index, ages = self.changes.rings(*days)
+        if len(index) == 0:
+            return np.empty(0, dtype=np.int64), np.empty((0, 3), dtype=np.uint8)
+        where_parts, alpha_parts = [], []
+        oy, ox = np.divmod(self.pixels[index], self.width)
+        # One sprite per age; oldest rings first, so a fresh ring wins where rings overlap.
+        for age in np.unique(ages)[::-1]:
+            dy, dx, alpha = self.sprites[age]
+            group = ages == age
+            ys = (oy[group][:, None] + dy[None, :]).ravel()
+            xs = (ox[group][:, None] + dx[None, :]).ravel()
+            inside = (ys >= 0) & (ys < self.height) & (xs >= 0) & (xs < self.width)
+            where_parts.append((ys * self.width + xs)[inside])
+            alpha_parts.append(np.tile(alpha, int(group.sum()))[inside])
+        where = np.concatenate(where_parts)
+        alpha = np.concatenate(alpha_parts)[:, None]
+        original = flat[where]
+        ring = np.array(RING_COLOR, dtype=np.int32)
+        blended = (original.astype(np.int32) * (255 - alpha) + ring * alpha + 127) // 255
+        flat[where] = blended.astype(np.uint8)
+        return where, original
+
+
+def drive_pixels(layout: Layout, fleet: MovieFleet) -> np.ndarray:
+    """The flat pixel index of each drive's cell (its top-left pixel)."""
+    block_of_entry = np.array(
+        [layout.block_of_model[entry.model] for entry in fleet.models], dtype=np.int64
+    )
+    block = block_of_entry[fleet.model] if len(fleet.model) else np.empty(0, dtype=np.int64)
+    rank = fleet.rank.astype(np.int64).copy()
+    gathered = layout.gathered
+    if gathered is not None:
+        # Drives of gathered models share one block, ordered by first day then serial.
+        other = layout.blocks.index(gathered)
+        members = np.flatnonzero(block == other)
+        order = np.lexsort((fleet.serial[members], fleet.days.first[members]))
+        rank[members[order]] = np.arange(len(members))
+    xs_of_block = np.array([b.x for b in layout.blocks], dtype=np.int64)
+    bottoms = np.array([b.bottom for b in layout.blocks], dtype=np.int64)
+    xs, ys = cell_origins(xs_of_block[block], bottoms[block], layout.cell, rank)
+    return ys * layout.width + xs
+
+
+def _paste(frame: np.ndarray, rect: Rect, patch: np.ndarray) -> None:
+    frame[rect.y : rect.bottom, rect.x : rect.right] = patch
