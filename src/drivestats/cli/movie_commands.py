@@ -1,0 +1,157 @@
+"""The movie and frame commands: parse options, call drivestats.movie.render, print what it made."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from drivestats.cli.common import pass_workspace, progress
+from drivestats.errors import DrivestatsError
+
+
+def _size(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", value.strip().lower())
+    if not match:
+        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1920x1080, not {value!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _overrides(path: str | None) -> tuple[tuple[int, int, str], ...]:
+    if path is None:
+        return ()
+    from drivestats.movie.layout import parse_overrides
+
+    return parse_overrides(Path(path).read_text())
+
+
+def _date(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise DrivestatsError(f"dates are YYYY-MM-DD, not {value!r}")
+    return value
+
+
+_size_option = click.option(
+    "--size", default="1920x1080", show_default=True, help="Canvas WIDTHxHEIGHT (even numbers)."
+)
+_until_option = click.option(
+    "--until",
+    help="Decide removal by each drive's last report up to this day (default: the last frame's day).",
+)
+_layout_option = click.option(
+    "--layout",
+    "layout_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Place blocks yourself: lines 'x y model', x y = the block's bottom-left pixel.",
+)
+_watermark_option = click.option(
+    "--watermark", default="", help="Faint large text behind everything (default: none)."
+)
+
+
+@click.command("movie")
+@click.option("--start", help="First day (default: the first imported day).")
+@click.option("--end", help="Last day (default: the last imported day).")
+@_until_option
+@_size_option
+@click.option("--fps", default=60, show_default=True, type=int, help="Frames (days) per second.")
+@click.option("--workers", type=int, help="Worker processes (default: one per core).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also copy the movie here.")
+@_layout_option
+@_watermark_option
+@click.option(
+    "--frames-dir",
+    type=click.Path(file_okay=False),
+    help="Also write every frame as a PNG into this folder.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_workspace
+def movie_command(
+    workspace: Any,
+    start: str | None,
+    end: str | None,
+    until: str | None,
+    size: str,
+    fps: int,
+    workers: int | None,
+    out: str | None,
+    layout_file: str | None,
+    watermark: str,
+    frames_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Render the fleet movie: every drive a cell, every day a frame, as an mp4."""
+    from drivestats.movie.render import render_movie
+
+    with progress(quiet=quiet, unit="frames") as bar:
+        task = bar.add_task("movie", total=None, rate="")
+
+        def on_frames(done: int, total: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 0.0
+            rate = f"{done / elapsed:,.0f} frames/s" if elapsed > 0 and done else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        result = render_movie(
+            workspace,
+            start=_date(start),
+            end=_date(end),
+            until=_date(until),
+            size=_size(size),
+            fps=fps,
+            workers=workers,
+            layout_overrides=_overrides(layout_file),
+            watermark=watermark,
+            out=Path(out) if out else None,
+            frames_dir=Path(frames_dir) if frames_dir else None,
+            on_frames=on_frames,
+        )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    state = "reused" if result.job.reused else "made"
+    click.echo(
+        f"Job {result.job.id} ({state}): {result.frames:,} frames, "
+        f"{result.segments_made} segments rendered, {result.segments_reused} reused",
+        err=True,
+    )
+    click.echo(workspace.relative(result.link.parent) + "/" + result.link.name)
+    if out:
+        click.echo(out)
+
+
+@click.command("frame")
+@click.argument("day")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also copy the PNG here.")
+@_size_option
+@_until_option
+@_layout_option
+@_watermark_option
+@pass_workspace
+def frame_command(
+    workspace: Any,
+    day: str,
+    out: str | None,
+    size: str,
+    until: str | None,
+    layout_file: str | None,
+    watermark: str,
+) -> None:
+    """Render one day of the fleet movie as a PNG poster."""
+    from drivestats.movie.render import render_poster
+
+    job, link = render_poster(
+        workspace,
+        _date(day) or day,
+        size=_size(size),
+        until=_date(until),
+        layout_overrides=_overrides(layout_file),
+        watermark=watermark,
+        out=Path(out) if out else None,
+    )
+    for note in job.manifest["notes"].get("layout", []):
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"Job {job.id} ({'reused' if job.reused else 'made'})", err=True)
+    click.echo(workspace.relative(link.parent) + "/" + link.name)
+    if out:
+        click.echo(out)

@@ -1,0 +1,406 @@
+"""Cut the movie into segments, render and encode each as a job in a worker, join them.
+
+Each segment (stage ``movie-segment``) is a job whose upstream is the fleet
+tables job: a worker builds the scene, draws its frames from the closed-form
+state at its first frame and pipes them to ffmpeg. The whole movie (stage
+``movie``) is a job whose upstream are the segments; it joins them without
+re-encoding. Segments are cut by frame count, never by the number of workers,
+so a run with other workers, or one resumed after a kill, reuses every
+finished segment and gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivestats import jobs
+from drivestats.errors import DrivestatsError
+from drivestats.movie.draw import Painter, Scene
+from drivestats.movie.encode import Encoder, concat, png_bytes
+from drivestats.movie.layout import layout
+from drivestats.movie.state import Timeline, day_number, movie_fleet, storage_by_day
+from drivestats.workspace import Workspace
+
+# Frames per segment job: small enough to spread over workers and resume, big enough to
+# amortise a worker's setup (reading the fleet tables, the layout, the first full frame).
+SEGMENT_FRAMES = 300
+DEFAULT_SIZE = (1920, 1080)
+DEFAULT_FPS = 60
+_MODULES = (
+    "drivestats.movie.render",
+    "drivestats.movie.draw",
+    "drivestats.movie.state",
+    "drivestats.movie.layout",
+    "drivestats.movie.encode",
+    "drivestats.backblaze.format",
+)
+_REPORT_EVERY = 10  # frames between progress reports from a worker
+
+# Set in a worker (or in this process for one worker) to hear about frames as they are encoded.
+_frame_listener: Callable[[int], None] | None = None
+
+
+@dataclass(frozen=True)
+class MovieSpec:
+    """Plain data that decides every frame: range, removal cut-off, canvas, layout, watermark."""
+
+    start: str
+    end: str
+    until: str
+    width: int = DEFAULT_SIZE[0]
+    height: int = DEFAULT_SIZE[1]
+    fps: int = DEFAULT_FPS
+    segment_frames: int = SEGMENT_FRAMES
+    layout: tuple[tuple[int, int, str], ...] = ()
+    watermark: str = ""
+
+    def params(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["layout"] = [list(entry) for entry in self.layout]
+        return values
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any]) -> MovieSpec:
+        values = dict(values)
+        values["layout"] = tuple((int(x), int(y), str(m)) for x, y, m in values["layout"])
+        return cls(**values)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(day_number(self.start), day_number(self.end))
+
+    def segments(self) -> list[tuple[int, int]]:
+        """(first frame, frame count) of each segment."""
+        total = self.timeline.frames
+        return [
+            (first, min(self.segment_frames, total - first))
+            for first in range(0, total, self.segment_frames)
+        ]
+
+
+@dataclass
+class MovieResult:
+    """A finished movie: its job, where it is published, and what the run did."""
+
+    job: jobs.JobResult
+    link: Path
+    frames: int
+    segments_made: int
+    segments_reused: int
+    notes: list[str] = field(default_factory=list)
+
+
+def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
+    """Everything the frames of a movie depend on, from the fleet tables."""
+    from drivestats.fleet import read_table
+
+    timeline = spec.timeline
+    fleet = movie_fleet(
+        read_table(fleet_job, "drives"),
+        read_table(fleet_job, "models"),
+        timeline.start,
+        timeline.end,
+    )
+    placed = layout(fleet.models, spec.width, spec.height, spec.layout)
+    storage = storage_by_day(read_table(fleet_job, "daily"), timeline.start, timeline.end)
+    return Scene(placed, fleet, timeline, storage, spec.watermark)
+
+
+def _build_segment(context: jobs.JobContext) -> None:
+    """Render and encode frames first_frame .. first_frame+frames-1 of a movie."""
+    spec = MovieSpec.from_params(context.params["movie"])
+    first, count = context.params["first_frame"], context.params["frames"]
+    painter = Painter(scene(_fleet_of(context), spec))
+    comment = _own_id(SEGMENT, context)
+    reported = 0
+    with Encoder(context.dir / "segment.mp4", spec.width, spec.height, spec.fps, comment) as out:
+        for done, frame in enumerate(painter.frames(first, count), start=1):
+            out.write(frame)
+            if _frame_listener is not None and (done - reported >= _REPORT_EVERY or done == count):
+                _frame_listener(done - reported)
+                reported = done
+    context.rows["frames"] = count
+    context.notes["layout"] = list(painter.scene.layout.notes)
+    context.notes["cell_px"] = painter.scene.layout.cell
+
+
+def _build_movie(context: jobs.JobContext) -> None:
+    """Join the segments, in frame order, into movie.mp4."""
+    segments = sorted(
+        context.upstream_of(SEGMENT.name), key=lambda job: job.manifest["parameters"]["first_frame"]
+    )
+    concat(
+        [job.output("segment.mp4") for job in segments],
+        context.dir / "movie.mp4",
+        _own_id(MOVIE, context),
+    )
+    context.rows["frames"] = sum(job.manifest["parameters"]["frames"] for job in segments)
+    context.rows["segments"] = len(segments)
+    context.notes["layout"] = segments[0].manifest["notes"].get("layout", []) if segments else []
+
+
+def _build_frame(context: jobs.JobContext) -> None:
+    """One frame of a movie as a PNG (a poster)."""
+    spec = MovieSpec.from_params(context.params["movie"])
+    painter = Painter(scene(_fleet_of(context), spec))
+    number = day_number(context.params["day"]) - day_number(spec.start)
+    frame = painter.still(number)
+    (context.dir / "frame.png").write_bytes(png_bytes(frame, _own_id(FRAME, context)))
+    context.notes["layout"] = list(painter.scene.layout.notes)
+
+
+SEGMENT = jobs.Stage("movie-segment", _build_segment, _MODULES)
+MOVIE = jobs.Stage("movie", _build_movie, _MODULES)
+FRAME = jobs.Stage("movie-frame", _build_frame, _MODULES)
+
+
+def _fleet_of(context: jobs.JobContext) -> jobs.JobResult:
+    found = context.upstream_of("fleet-tables")
+    if len(found) != 1:
+        raise DrivestatsError("a movie job needs exactly one fleet-tables job upstream")
+    return found[0]
+
+
+def _own_id(stage: jobs.Stage, context: jobs.JobContext) -> str:
+    """The id of the job being built (the same formula jobs.run used), to write into the file."""
+    return jobs.job_id(stage, context.params, context.inputs, [job.id for job in context.upstream])
+
+
+# --- planning and running -----------------------------------------------------
+
+
+def movie_spec(
+    fleet_job: jobs.JobResult,
+    start: str | None = None,
+    end: str | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    fps: int = DEFAULT_FPS,
+    layout_overrides: Iterable[tuple[int, int, str]] = (),
+    watermark: str = "",
+    segment_frames: int = SEGMENT_FRAMES,
+) -> MovieSpec:
+    """The spec of a movie over a fleet job's days: default range is everything it holds."""
+    import pyarrow.compute as pc
+
+    from drivestats.fleet import read_table
+    from drivestats.movie.state import day_text
+
+    daily = read_table(fleet_job, "daily")
+    if daily.num_rows == 0:
+        raise DrivestatsError("the fleet tables hold no days; run `drivestats import` first")
+    first_day = day_number(pc.min(daily["date"]).as_py())
+    until = day_number(fleet_job.manifest["parameters"]["until"])
+    begin = max(day_number(start), first_day) if start else first_day
+    finish = min(day_number(end), until) if end else until
+    if begin > finish:
+        raise DrivestatsError(
+            f"the movie range {start or day_text(first_day)} .. {end or day_text(until)} "
+            "holds no imported day"
+        )
+    if fps < 1 or segment_frames < 1:
+        raise DrivestatsError("fps and segment length must be positive")
+    return MovieSpec(
+        start=day_text(begin),
+        end=day_text(finish),
+        until=day_text(until),
+        width=size[0],
+        height=size[1],
+        fps=fps,
+        segment_frames=segment_frames,
+        layout=tuple(layout_overrides),
+        watermark=watermark,
+    )
+
+
+def render_movie(
+    workspace: Workspace,
+    start: str | None = None,
+    end: str | None = None,
+    until: str | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    fps: int = DEFAULT_FPS,
+    workers: int | None = None,
+    layout_overrides: Iterable[tuple[int, int, str]] = (),
+    watermark: str = "",
+    out: Path | None = None,
+    frames_dir: Path | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
+    segment_frames: int = SEGMENT_FRAMES,
+) -> MovieResult:
+    """The movie job for a range (made or reused), published as results/movie.mp4.
+
+    ``until`` decides removal (a drive's last report within it); it defaults to
+    ``end``. ``on_frames(done, total)`` hears about progress.
+    """
+    from drivestats.fleet import fleet_tables
+
+    if until and end and until < end:
+        raise DrivestatsError(f"--until {until} is before --end {end}")
+    fleet_job = fleet_tables(workspace, until or end)
+    spec = movie_spec(fleet_job, start, end, size, fps, layout_overrides, watermark, segment_frames)
+    result = movie_job(workspace, spec, fleet_job, workers, on_frames)
+    if out is not None:
+        shutil.copyfile(result.job.output("movie.mp4"), out)
+    if frames_dir is not None:
+        write_frames(spec, fleet_job, frames_dir, result.job.id)
+    return result
+
+
+def movie_job(
+    workspace: Workspace,
+    spec: MovieSpec,
+    fleet_job: jobs.JobResult,
+    workers: int | None = None,
+    on_frames: Callable[[int, int], None] | None = None,
+) -> MovieResult:
+    """The movie job of a spec: finished segments reused, the others rendered by workers."""
+    total = spec.timeline.frames
+    done = 0
+    report = on_frames or (lambda done, total: None)
+    planned = [
+        {"movie": spec.params(), "first_frame": first, "frames": count}
+        for first, count in spec.segments()
+    ]
+    finished: dict[int, jobs.JobResult] = {}
+    pending = []
+    for number, params in enumerate(planned):
+        if _is_finished(workspace, SEGMENT, params, [fleet_job]):
+            finished[number] = jobs.run(workspace, SEGMENT, params, upstream=[fleet_job])
+            done += params["frames"]
+        else:
+            pending.append(number)
+    report(done, total)
+
+    def heard(frames: int) -> None:
+        nonlocal done
+        done += frames
+        report(done, total)
+
+    work = [planned[number] for number in pending]
+    for number, job in _run_segments(workspace, work, fleet_job, workers, heard):
+        finished[pending[number]] = job
+
+    segments = [finished[number] for number in range(len(planned))]
+    job = jobs.run(workspace, MOVIE, {"movie": spec.params()}, upstream=segments)
+    link = jobs.publish(workspace, job, "movie.mp4", "movie.mp4")
+    return MovieResult(
+        job=job,
+        link=link,
+        frames=total,
+        segments_made=len(pending),
+        segments_reused=len(planned) - len(pending),
+        notes=list(job.manifest["notes"].get("layout", [])),
+    )
+
+
+def render_poster(
+    workspace: Workspace,
+    day: str,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    until: str | None = None,
+    layout_overrides: Iterable[tuple[int, int, str]] = (),
+    watermark: str = "",
+    out: Path | None = None,
+) -> tuple[jobs.JobResult, Path]:
+    """The frame of the whole-range movie on one day, as a PNG job; published and copied to out."""
+    from drivestats.fleet import fleet_tables
+
+    fleet_job = fleet_tables(workspace, until)
+    spec = movie_spec(fleet_job, None, None, size, DEFAULT_FPS, layout_overrides, watermark)
+    if not spec.start <= day <= spec.end:
+        raise DrivestatsError(f"{day} is outside the imported range {spec.start} .. {spec.end}")
+    job = jobs.run(workspace, FRAME, {"movie": spec.params(), "day": day}, upstream=[fleet_job])
+    link = jobs.publish(workspace, job, "frame.png", f"frame-{day}.png")
+    if out is not None:
+        shutil.copyfile(job.output("frame.png"), out)
+    return job, link
+
+
+def _is_finished(
+    workspace: Workspace, stage: jobs.Stage, params: dict[str, Any], upstream: list[jobs.JobResult]
+) -> bool:
+    identity = jobs.job_id(stage, params, {}, [job.id for job in upstream])
+    return (jobs.job_folder(workspace, stage.name, identity) / jobs.MANIFEST).exists()
+
+
+def _run_segments(
+    workspace: Workspace,
+    planned: list[dict[str, Any]],
+    fleet_job: jobs.JobResult,
+    workers: int | None,
+    heard: Callable[[int], None],
+) -> Iterable[tuple[int, jobs.JobResult]]:
+    """Build segment jobs, in this process for one worker, else in spawned worker processes."""
+    global _frame_listener
+    workers = max(1, min(workers or os.cpu_count() or 1, len(planned)))
+    if not planned:
+        return
+    if workers == 1:
+        _frame_listener = heard
+        try:
+            for number, params in enumerate(planned):
+                yield number, jobs.run(workspace, SEGMENT, params, upstream=[fleet_job])
+        finally:
+            _frame_listener = None
+        return
+
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    progress: Any = context.Queue()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(progress,)
+    ) as pool:
+        futures: dict[Future[jobs.JobResult], int] = {
+            pool.submit(_segment_in_worker, str(workspace.home), params, fleet_job): number
+            for number, params in enumerate(planned)
+        }
+        try:
+            remaining = set(futures)
+            while remaining:
+                finished, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(progress, heard)
+                for future in finished:
+                    yield futures[future], future.result()
+            _drain(progress, heard)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _start_worker(progress: Any) -> None:
+    global _frame_listener
+    _frame_listener = progress.put
+
+
+def _segment_in_worker(
+    home: str, params: dict[str, Any], fleet_job: jobs.JobResult
+) -> jobs.JobResult:
+    """Build one segment job in a worker process (a module-level function, so spawn can find it)."""
+    return jobs.run(Workspace(Path(home)), SEGMENT, params, upstream=[fleet_job])
+
+
+def _drain(progress: Any, heard: Callable[[int], None]) -> None:
+    while True:
+        try:
+            heard(progress.get_nowait())
+        except queue.Empty:
+            return
+
+
+def write_frames(spec: MovieSpec, fleet_job: jobs.JobResult, folder: Path, job_id: str) -> int:
+    """Write every frame of a movie as frame-NNNNNN.png into a folder; returns the count."""
+    folder.mkdir(parents=True, exist_ok=True)
+    painter = Painter(scene(fleet_job, spec))
+    total = spec.timeline.frames
+    for number, frame in enumerate(painter.frames(0, total)):
+        (folder / f"frame-{number:06d}.png").write_bytes(png_bytes(frame, job_id))
+    return total
