@@ -1,0 +1,589 @@
+"""The board's views: each builds one plain dict, served as JSON or rendered as HTML.
+
+Views read the catalog, job manifests and the fleet tables, never the day files.
+Derived numbers come from jobs made through the same library calls as the CLI
+(``fleet.fleet_tables``, ``rates.afr``, ``rates.survival``), so a page reuses
+what ``drivestats demo`` or ``drivestats afr`` made and its figures carry a job id.
+Everything computed from a job is cached by the job's folder: a job never changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from drivestats import catalog, jobs, rates
+from drivestats.board.files import Refused, file_url, served_file
+from drivestats.errors import DrivestatsError
+from drivestats.workspace import Workspace
+
+JOBS_PER_PAGE = 50
+FILES_SHOWN = 20
+TOP_MODELS = 9
+CHART_POINTS = 240
+SOURCE_COLUMNS = (
+    "path, sha256, first_day, last_day, days, rows, drives, failures, columns, imported_at, job_id"
+)
+
+
+class NotFound(DrivestatsError):
+    """A page about something the workspace does not hold (an unknown job id)."""
+
+
+class Board:
+    """The workspace as the board sees it, with the jobs it has looked up, for one server."""
+
+    def __init__(self, workspace: Workspace, cached_jobs: int = 64):
+        self.workspace = workspace
+        # One job is made at a time: two requests for the same table must not both build it.
+        self._making = threading.Lock()
+        self._fleet: tuple[tuple[Any, ...], jobs.JobResult | None] | None = None
+        self._jobs: OrderedDict[tuple[Any, ...], jobs.JobResult] = OrderedDict()
+        self._cached_jobs = cached_jobs
+        self._children: tuple[tuple[Any, ...], dict[str, list[str]]] | None = None
+
+    def store_state(self) -> tuple[Any, ...]:
+        """What changes whenever a day is added to or replaced in the store (one cheap query)."""
+        rows = catalog.query(
+            self.workspace, "select count(*) as n, max(rowid) as r, max(day) as d from days"
+        )
+        return (rows[0]["n"], rows[0]["r"], rows[0]["d"]) if rows else (0, None, None)
+
+    def fleet_job(self) -> jobs.JobResult | None:
+        """The fleet-tables job of the whole store (made once per store state), or None if empty."""
+        state = self.store_state()
+        if self._fleet and self._fleet[0] == state:
+            return self._fleet[1]
+        with self._making:
+            if self._fleet and self._fleet[0] == state:
+                return self._fleet[1]
+            from drivestats import fleet
+
+            job = fleet.fleet_tables(self.workspace) if state[0] else None
+            self._fleet = (state, job)
+            return job
+
+    def _job(self, key: tuple[Any, ...], make: Any) -> jobs.JobResult:
+        if key in self._jobs:
+            self._jobs.move_to_end(key)
+            return self._jobs[key]
+        with self._making:
+            if key not in self._jobs:
+                self._jobs[key] = make()
+                while len(self._jobs) > self._cached_jobs:
+                    self._jobs.popitem(last=False)
+            return self._jobs[key]
+
+    def afr_job(
+        self, fleet_job: jobs.JobResult, period: str, by: str | None = None
+    ) -> jobs.JobResult:
+        """The AFR job for a period over the current fleet tables (reused if made before)."""
+        return self._job(
+            ("afr", fleet_job.id, period, by),
+            lambda: rates.afr(self.workspace, period=period, by=by),
+        )
+
+    def survival_job(self, fleet_job: jobs.JobResult) -> jobs.JobResult:
+        """The Kaplan-Meier job for the default models of the current fleet tables."""
+        return self._job(("survival", fleet_job.id), lambda: rates.survival(self.workspace))
+
+    def children(self) -> dict[str, list[str]]:
+        """For each job id, the jobs that list it as an input (read from manifests, cached)."""
+        listed = jobs.recent_jobs(self.workspace)
+        state = (len(listed), listed[0]["id"] if listed else None)
+        if self._children and self._children[0] == state:
+            return self._children[1]
+        found: dict[str, list[str]] = {}
+        for row in listed:
+            manifest = _manifest(self.workspace, row["stage"], row["id"])
+            for parent in (manifest or {}).get("inputs", {}).get("jobs", []):
+                found.setdefault(parent, []).append(row["id"])
+        self._children = (state, found)
+        return found
+
+
+def _manifest(workspace: Workspace, stage: str, identity: str) -> dict[str, Any] | None:
+    path = jobs.job_folder(workspace, stage, identity) / jobs.MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def stage_of(identity: str) -> str:
+    """The stage named in a job id (ids are '<stage>-<hash>')."""
+    return identity.rsplit("-", 1)[0]
+
+
+def job_link(identity: str) -> dict[str, str]:
+    return {"id": identity, "stage": stage_of(identity), "url": f"/jobs/{identity}"}
+
+
+# --- home -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def fleet_figures(folder: str) -> dict[str, Any]:
+    """Headline numbers of a fleet-tables job: drives, failures, storage, date range."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    base = Path(folder)
+    daily = pq.read_table(base / "daily.parquet")
+    daily = daily.filter(pc.greater(daily["drives"], 0))
+    dates = daily["date"].to_pylist()
+    storage = daily["storage_bytes"].to_pylist()
+    return {
+        "drives": pq.ParquetFile(base / "drives.parquet").metadata.num_rows,
+        "models": pq.ParquetFile(base / "models.parquet").metadata.num_rows,
+        "failures": int(pc.sum(daily["failures"]).as_py() or 0),
+        "drive_days": int(pc.sum(daily["drives"]).as_py() or 0),
+        "drives_last_day": daily["drives"][-1].as_py() if len(daily) else 0,
+        "storage_bytes": storage[-1] if storage else 0,
+        "peak_storage_bytes": max(storage, default=0),
+        "first_day": dates[0].isoformat() if dates else None,
+        "last_day": dates[-1].isoformat() if dates else None,
+        "days": len(dates),
+    }
+
+
+def results_listing(workspace: Workspace) -> list[dict[str, Any]]:
+    """The entries of results/ that the board serves, with the job each one comes from."""
+    if not workspace.results.is_dir():
+        return []
+    listed = []
+    for entry in sorted(workspace.results.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        try:
+            real = served_file(workspace, f"results/{entry.name}")
+        except Refused:
+            continue
+        listed.append(
+            {
+                "name": entry.name,
+                "url": file_url(workspace, f"results/{entry.name}"),
+                "size": real.stat().st_size,
+                "job": _job_of_path(workspace, real),
+            }
+        )
+    return listed
+
+
+def _job_of_path(workspace: Workspace, real: Path) -> str | None:
+    try:
+        parts = real.relative_to(workspace.jobs.resolve()).parts
+    except ValueError:
+        return None
+    return parts[1] if len(parts) >= 3 else None
+
+
+def movie_entry(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The published movie and its poster (the published frame of the latest day), if any."""
+    by_name = {entry["name"]: entry for entry in results}
+    movie = by_name.get("movie.mp4")
+    if movie is None:
+        return None
+    frames = sorted(n for n in by_name if n.startswith("frame-") and n.endswith(".png"))
+    poster = by_name[frames[-1]] if frames else None
+    return {
+        "url": movie["url"],
+        "size": movie["size"],
+        "job": movie["job"],
+        "poster": poster["url"] if poster else None,
+        "poster_job": poster["job"] if poster else None,
+    }
+
+
+def home_page(board: Board) -> dict[str, Any]:
+    """The latest movie, the key figures and what is published in results/."""
+    workspace = board.workspace
+    fleet_job = board.fleet_job()
+    results = results_listing(workspace)
+    imports = catalog.query(
+        workspace, "select count(*) as sources, max(imported_at) as last from sources"
+    )
+    job_count = catalog.query(workspace, "select count(*) as n from jobs")
+    figures = dict(fleet_figures(str(fleet_job.dir))) if fleet_job else {}
+    if fleet_job:
+        lifetime = board.afr_job(fleet_job, "lifetime")
+        everything = [
+            r for r in rates.read_rows(lifetime, "afr.json") if r["model"] == rates.ALL_MODELS
+        ]
+        figures["afr"] = {"job": lifetime.id}
+        if everything:
+            figures["afr"].update({k: everything[0][k] for k in ("afr", "ci_low", "ci_high")})
+    figures.update(
+        {
+            "sources": imports[0]["sources"] if imports else 0,
+            "last_import": imports[0]["last"] if imports else None,
+            "jobs": job_count[0]["n"] if job_count else 0,
+        }
+    )
+    return {
+        "title": "Drive Stats",
+        "workspace": str(workspace.home),
+        "movie": movie_entry(results),
+        "figures": figures,
+        "fleet_job": job_link(fleet_job.id) if fleet_job else None,
+        "results": results,
+    }
+
+
+# --- failure rates ------------------------------------------------------------------
+
+
+def period_choices(first: dt.date, last: dt.date) -> list[dict[str, str]]:
+    """The periods offered in the picker: lifetime, latest, every year and quarter with data."""
+    choices = [
+        {"value": "lifetime", "kind": "span"},
+        {"value": "latest", "kind": "span"},
+    ]
+    for year in range(last.year, first.year - 1, -1):
+        choices.append({"value": str(year), "kind": "year"})
+        for quarter in range(4, 0, -1):
+            start = dt.date(year, 3 * quarter - 2, 1)
+            if start <= last and rates.quarter_of(start).end >= first:
+                choices.append({"value": f"{year}Q{quarter}", "kind": "quarter"})
+    return choices
+
+
+def interval_scale(rows: list[dict[str, Any]]) -> float:
+    """A shared axis end for the interval bars: wide enough for most rows, not for the widest."""
+    estimates = [r["afr"] for r in rows if r.get("afr") is not None]
+    highs = sorted(r["ci_high"] for r in rows if r.get("ci_high") is not None)
+    if not highs:
+        return 1.0
+    # Models with few drive days have enormous intervals; letting them set the axis
+    # would squeeze every other bar into a sliver, so they are clipped with an arrow.
+    typical = highs[int(0.8 * (len(highs) - 1))]
+    chosen = max(typical, 1.15 * max(estimates, default=0), 1.0)
+    chosen = min(chosen, highs[-1]) if highs[-1] > 0 else chosen
+    power = 10 ** math.floor(math.log10(chosen))
+    return next(m * power for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= chosen)
+
+
+def outputs_of(workspace: Workspace, job: jobs.JobResult, names: tuple[str, ...]) -> dict[str, str]:
+    """Board URLs of some outputs of a job, by name, for those it has."""
+    return {
+        name: url
+        for name in names
+        if (job.dir / name).is_file() and (url := file_url(workspace, job.dir / name))
+    }
+
+
+def rates_page(board: Board, period: str = "lifetime") -> dict[str, Any]:
+    """The AFR table for a period with intervals, the quarterly trend and survival curves."""
+    fleet_job = board.fleet_job()
+    if fleet_job is None:
+        return {"title": "Failure rates", "empty": True, "period": {"requested": period}}
+    first, last = rates.data_span(fleet_job)
+    page: dict[str, Any] = {
+        "title": "Failure rates",
+        "empty": False,
+        "periods": period_choices(first, last),
+    }
+    try:
+        afr_job = board.afr_job(fleet_job, period)
+    except DrivestatsError as error:
+        # The page stays, with its picker, so another period is one click away.
+        page.update({"status": 400, "error": str(error), "period": {"requested": period}})
+        afr_job = None
+    if afr_job is not None:
+        page.update(afr_section(board.workspace, afr_job, period))
+    page.update(trend_and_survival(board, fleet_job))
+    return page
+
+
+def afr_section(workspace: Workspace, afr_job: jobs.JobResult, period: str) -> dict[str, Any]:
+    """The AFR table of an afr job: model rows, the all-models row, its caption and files."""
+    table = rates.read_rows(afr_job, "afr.json")
+    everything = next((r for r in table if r["model"] == rates.ALL_MODELS), None)
+    models = [r for r in table if r["model"] != rates.ALL_MODELS]
+    notes = afr_job.manifest["notes"]
+    return {
+        "period": {"requested": period, **notes["period"]},
+        "afr": {
+            "job": job_link(afr_job.id),
+            "rows": models,
+            "all": everything,
+            "interval_scale": interval_scale(models),
+            "caption": rates.caption_of(notes),
+            "downloads": outputs_of(workspace, afr_job, ("afr.csv", "afr.json", "left_out.csv")),
+        },
+    }
+
+
+def trend_and_survival(board: Board, fleet_job: jobs.JobResult) -> dict[str, Any]:
+    """The all-models AFR per quarter over the whole store, and the survival curves."""
+    workspace = board.workspace
+    trend_job = board.afr_job(fleet_job, "lifetime", by="quarter")
+    trend = [r for r in rates.read_rows(trend_job, "afr.json") if r["model"] == rates.ALL_MODELS]
+    survival_job = board.survival_job(fleet_job)
+    return {
+        "trend": {
+            "job": job_link(trend_job.id),
+            "quarters": [
+                {k: r[k] for k in ("period", "drive_days", "failures", "afr", "ci_low", "ci_high")}
+                for r in trend
+            ],
+            "charts": outputs_of(workspace, trend_job, ("afr.svg", "afr.png", "afr.csv")),
+        },
+        "survival": {
+            "job": job_link(survival_job.id),
+            "rows": rates.read_rows(survival_job, "survival.json"),
+            "charts": outputs_of(
+                workspace, survival_job, ("survival.svg", "survival.png", "survival.csv")
+            ),
+            "method": survival_job.manifest["notes"].get("method"),
+        },
+        "fleet_job": job_link(fleet_job.id),
+    }
+
+
+# --- fleet --------------------------------------------------------------------------
+
+
+def sampled_days(days: list[dt.date], points: int = CHART_POINTS) -> list[dt.date]:
+    """At most about ``points`` evenly spaced days, always with the first and the last."""
+    if len(days) <= points:
+        return list(days)
+    step = math.ceil(len(days) / points)
+    chosen = days[::step]
+    return chosen if chosen[-1] == days[-1] else [*chosen, days[-1]]
+
+
+@lru_cache(maxsize=4)
+def fleet_series(folder: str) -> dict[str, Any]:
+    """Chart data from a fleet-tables job: drives per model, storage, failures per quarter."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    base = Path(folder)
+    daily = pq.read_table(base / "daily.parquet").sort_by("date")
+    models = pq.read_table(base / "models.parquet").sort_by(
+        [("peak_drives", "descending"), ("model", "ascending")]
+    )
+    days = daily["date"].to_pylist()
+    chosen = sampled_days(days)
+    top = models["model"].to_pylist()[:TOP_MODELS]
+    model_days = pq.read_table(base / "model_days.parquet", columns=["date", "model", "drives"])
+    model_days = model_days.filter(pc.is_in(model_days["date"], pa.array(chosen, pa.date32())))
+    counts: dict[tuple[dt.date, str], int] = {}
+    for row in model_days.to_pylist():
+        counts[(row["date"], row["model"])] = row["drives"]
+    totals = dict(zip(days, daily["drives"].to_pylist(), strict=True))
+    series = [
+        {"name": model, "values": [counts.get((day, model), 0) for day in chosen]} for model in top
+    ]
+    others = len(models) - len(top)
+    if others > 0:
+        shown = [sum(s["values"][i] for s in series) for i in range(len(chosen))]
+        series.append(
+            {
+                "name": f"other {others} models",
+                "values": [totals[day] - shown[i] for i, day in enumerate(chosen)],
+            }
+        )
+    storage = dict(zip(days, daily["storage_bytes"].to_pylist(), strict=True))
+    quarters: dict[str, dict[str, Any]] = {}
+    for day, drives, failures in zip(
+        days, daily["drives"].to_pylist(), daily["failures"].to_pylist(), strict=True
+    ):
+        quarter = rates.quarter_of(day)
+        entry = quarters.setdefault(
+            quarter.label,
+            {
+                "quarter": quarter.label,
+                "failures": 0,
+                "drive_days": 0,
+                "days": 0,
+                "days_in_quarter": (quarter.end - quarter.start).days + 1,
+            },
+        )
+        entry["failures"] += failures
+        entry["drive_days"] += drives
+        entry["days"] += 1
+    model_rows = [
+        {**row, "first_day": row["first_day"].isoformat(), "last_day": row["last_day"].isoformat()}
+        for row in models.to_pylist()
+    ]
+    return {
+        "dates": [day.isoformat() for day in chosen],
+        "drives_per_model": series,
+        "storage_bytes": [storage[day] for day in chosen],
+        "drives": [totals[day] for day in chosen],
+        "failures_per_quarter": list(quarters.values()),
+        "models": model_rows,
+    }
+
+
+def fleet_page(board: Board) -> dict[str, Any]:
+    """Drives per model over time, total storage over time, failures per quarter, the models."""
+    fleet_job = board.fleet_job()
+    if fleet_job is None:
+        return {"title": "Fleet", "empty": True}
+    return {
+        "title": "Fleet",
+        "empty": False,
+        "fleet_job": job_link(fleet_job.id),
+        "figures": fleet_figures(str(fleet_job.dir)),
+        **fleet_series(str(fleet_job.dir)),
+        "downloads": outputs_of(
+            board.workspace,
+            fleet_job,
+            ("drives.parquet", "models.parquet", "daily.parquet", "model_days.parquet"),
+        ),
+    }
+
+
+# --- jobs ---------------------------------------------------------------------------
+
+
+def short_parameters(text: str, limit: int = 90) -> str:
+    """A job's parameters on one line: key=value, file paths by their name."""
+    try:
+        parameters = json.loads(text)
+    except ValueError:
+        return text[:limit]
+    shown = []
+    for key, value in parameters.items():
+        if key == "path" and isinstance(value, str):
+            value = Path(value).name
+        elif isinstance(value, dict | list):
+            value = json.dumps(value, separators=(",", ":"))
+        shown.append(f"{key}={value}")
+    line = " ".join(shown)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def jobs_page(board: Board, page: int = 1, stage: str | None = None) -> dict[str, Any]:
+    """Every job newest first, a page at a time, optionally of one stage."""
+    listed = jobs.recent_jobs(board.workspace)
+    stages: dict[str, int] = {}
+    for row in listed:
+        stages[row["stage"]] = stages.get(row["stage"], 0) + 1
+    chosen = [row for row in listed if stage is None or row["stage"] == stage]
+    pages = max(1, math.ceil(len(chosen) / JOBS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = chosen[(page - 1) * JOBS_PER_PAGE : page * JOBS_PER_PAGE]
+
+    def page_url(number: int) -> str:
+        return f"/jobs?page={number}" + (f"&stage={stage}" if stage else "")
+
+    return {
+        "title": "Jobs",
+        "stage": stage,
+        "stages": [{"stage": s, "jobs": n} for s, n in sorted(stages.items())],
+        "total": len(chosen),
+        "page": page,
+        "pages": pages,
+        "per_page": JOBS_PER_PAGE,
+        "previous": page_url(page - 1) if page > 1 else None,
+        "next": page_url(page + 1) if page < pages else None,
+        "jobs": [
+            {
+                "id": row["id"],
+                "url": f"/jobs/{row['id']}",
+                "stage": row["stage"],
+                "created": row["created"],
+                "seconds": row["seconds"],
+                "reused": row["reused"],
+                "last_used": row["last_used"],
+                "parameters": short_parameters(row["parameters"]),
+            }
+            for row in shown
+        ],
+    }
+
+
+def job_page(board: Board, identity: str, all_files: bool = False) -> dict[str, Any]:
+    """A job's manifest, its upstream and downstream jobs, its input files and its outputs."""
+    workspace = board.workspace
+    try:
+        job = jobs.load(workspace, identity)
+    except DrivestatsError as error:
+        raise NotFound(str(error)) from None
+    manifest = job.manifest
+    known_sources = {
+        row["sha256"] for row in catalog.query(workspace, "select sha256 from sources")
+    }
+    files = manifest["inputs"]["files"]
+    shown = files if all_files else files[:FILES_SHOWN]
+    published = [entry for entry in results_listing(workspace) if entry["job"] == job.id]
+    return {
+        "title": f"Job {job.id}",
+        "id": job.id,
+        "stage": job.stage,
+        "folder": workspace.relative(job.dir),
+        "builder": manifest.get("builder"),
+        "started": manifest.get("started"),
+        "ended": manifest.get("ended"),
+        "wall_seconds": manifest.get("wall_seconds"),
+        "cpu_seconds": manifest.get("cpu_seconds"),
+        "parameters": manifest.get("parameters", {}),
+        "rows": manifest.get("rows", {}),
+        "upstream": [job_link(parent) for parent in manifest["inputs"]["jobs"]],
+        "downstream": [job_link(child) for child in board.children().get(job.id, [])],
+        "files": [
+            {
+                "name": entry["name"],
+                "sha256": entry["sha256"],
+                "url": file_url(workspace, entry["name"]),
+                "source": f"/sources#{entry['sha256']}"
+                if entry["sha256"] in known_sources
+                else None,
+            }
+            for entry in shown
+        ],
+        "files_total": len(files),
+        "files_url": f"/jobs/{job.id}?files=all" if len(shown) < len(files) else None,
+        "outputs": [
+            {**entry, "url": file_url(workspace, job.dir / entry["name"])}
+            for entry in manifest["outputs"]
+        ]
+        + [
+            {
+                "name": jobs.MANIFEST,
+                "sha256": None,
+                "size": (job.dir / jobs.MANIFEST).stat().st_size,
+                "url": file_url(workspace, job.dir / jobs.MANIFEST),
+            }
+        ],
+        "published": published,
+        "code": manifest.get("code", {}),
+        "versions": manifest.get("versions", {}),
+        "notes": manifest.get("notes", {}),
+        "manifest_url": file_url(workspace, job.dir / jobs.MANIFEST),
+    }
+
+
+# --- sources ------------------------------------------------------------------------
+
+
+def sources_page(board: Board) -> dict[str, Any]:
+    """Every imported file with its sha256, its days and rows, and the job that imported it."""
+    # Read straight from the catalog: the board never rolls an import's journal forward.
+    rows = catalog.query(
+        board.workspace, f"select {SOURCE_COLUMNS} from sources order by imported_at, path"
+    )
+    totals = {key: sum(row[key] or 0 for row in rows) for key in ("days", "rows", "failures")}
+    return {
+        "title": "Sources",
+        "sources": [
+            {
+                **row,
+                "name": Path(row["path"]).name,
+                "job": job_link(row["job_id"]) if row["job_id"] else None,
+            }
+            for row in rows
+        ],
+        "totals": {"sources": len(rows), **totals},
+    }
