@@ -1,0 +1,41 @@
+"""drivestats synth: write a synthetic Backblaze fleet in Backblaze's packaging."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from drivestats.cli.common import console, progress
+
+DAY = click.DateTime(["%Y-%m-%d"])
+
+
+@click.command("synth")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--start", type=DAY, default="2013-04-10", show_default=True, help="First day.")
+@click.option("--end", type=DAY, default="2014-12-31", show_default=True, help="Last day.")
+@click.option(
+    "--scale", type=float, default=0.05, show_default=True, help="Share of the real fleet."
+)
+@click.option("--seed", type=int, default=2013, show_default=True, help="Seed of the simulation.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def synth_command(
+    outdir: Path, start: dt.datetime, end: dt.datetime, scale: float, seed: int, quiet: bool
+) -> None:
+    """Write zips like Backblaze's (data_2013.zip, data_Q1_2016.zip, ...) and truth.csv to OUTDIR."""
+    from drivestats.backblaze.synth import SynthParams, write_fleet
+
+    params = SynthParams(start=start.date(), end=end.date(), scale=scale, seed=seed)
+    with progress(quiet) as bar:
+        task = bar.add_task("synth", total=None, rate="days")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = write_fleet(outdir, params, on_progress=advance)
+    console().print(
+        f"{summary.rows:,} rows over {summary.days:,} days in {len(summary.zips)} zips; "
+        f"truth in {summary.truth}"
+    )
