@@ -19,7 +19,7 @@ from conftest import run_cli, sample_files, write_day
 from drivestats import jobs
 from drivestats.fleet import fleet_tables
 from drivestats.movie.encode import PNG_JOB_KEY, embedded_job_id
-from drivestats.movie.render import movie_job, movie_spec, scene
+from drivestats.movie.render import Look, movie_job, movie_spec, scene
 from drivestats.workspace import Workspace
 
 TAIL = 50  # frames after the last day, from the design: rings run ~50 frames
@@ -91,7 +91,7 @@ def test_frames_and_bytes_are_identical_for_one_and_three_workers(
         shutil.copytree(samples_home, home, symlinks=True)
         workspace = Workspace.resolve(home)
         fleet = fleet_tables(workspace)
-        spec = movie_spec(fleet, size=(640, 360), segment_frames=20)
+        spec = movie_spec(fleet, look=Look(640, 360), segment_frames=20)
         result = movie_job(workspace, spec, fleet, workers=workers)
         assert (result.segments_made, result.segments_reused) == (3, 0)
         movies.append(result)
@@ -108,7 +108,7 @@ def test_a_killed_run_resumes_from_finished_segments_and_verifies(
     shutil.copytree(samples_home, home, symlinks=True)
     workspace = Workspace.resolve(home)
     fleet = fleet_tables(workspace)
-    spec = movie_spec(fleet, size=(640, 360), segment_frames=20)
+    spec = movie_spec(fleet, look=Look(640, 360), segment_frames=20)
     first = movie_job(workspace, spec, fleet, workers=1)
     original = first.job.output("movie.mp4").read_bytes()
     # As if killed after two segments: the last segment and the movie never finished,
@@ -162,7 +162,7 @@ def test_hand_made_days_through_import_give_the_designed_colours(tmp_path: Path)
     assert run_cli(home, "import", str(tmp_path / "csv")).exit_code == 0
     workspace = Workspace.resolve(home)
     fleet = fleet_tables(workspace)
-    spec = movie_spec(fleet, size=(640, 360))
+    spec = movie_spec(fleet, look=Look(640, 360))
     assert spec.timeline.frames == 5 + TAIL  # 2015-01-03 has no file but has a frame
     painter_scene = scene(fleet, spec)
     serials = list(painter_scene.fleet.serial)

@@ -49,6 +49,20 @@ _layout_option = click.option(
 _watermark_option = click.option(
     "--watermark", default="", help="Faint large text behind everything (default: none)."
 )
+_cell_option = click.option(
+    "--cell",
+    default="default",
+    show_default=True,
+    help="Cell edge in pixels, 'default' (2 at 1080p, scaled with the canvas) "
+    "or 'auto' (the largest that fits: for small fleets).",
+)
+
+
+def _look(size: str, fps: int, layout_file: str | None, watermark: str, cell: str) -> Any:
+    from drivestats.movie.render import Look
+
+    width, height = _size(size)
+    return Look(width, height, fps, _overrides(layout_file), watermark, cell)
 
 
 @click.command("movie")
@@ -61,6 +75,7 @@ _watermark_option = click.option(
 @click.option("--out", type=click.Path(dir_okay=False), help="Also copy the movie here.")
 @_layout_option
 @_watermark_option
+@_cell_option
 @click.option(
     "--frames-dir",
     type=click.Path(file_okay=False),
@@ -79,6 +94,7 @@ def movie_command(
     out: str | None,
     layout_file: str | None,
     watermark: str,
+    cell: str,
     frames_dir: str | None,
     quiet: bool,
 ) -> None:
@@ -98,11 +114,8 @@ def movie_command(
             start=_date(start),
             end=_date(end),
             until=_date(until),
-            size=_size(size),
-            fps=fps,
+            look=_look(size, fps, layout_file, watermark, cell),
             workers=workers,
-            layout_overrides=_overrides(layout_file),
-            watermark=watermark,
             out=Path(out) if out else None,
             frames_dir=Path(frames_dir) if frames_dir else None,
             on_frames=on_frames,
@@ -127,6 +140,7 @@ def movie_command(
 @_until_option
 @_layout_option
 @_watermark_option
+@_cell_option
 @pass_workspace
 def frame_command(
     workspace: Any,
@@ -136,6 +150,7 @@ def frame_command(
     until: str | None,
     layout_file: str | None,
     watermark: str,
+    cell: str,
 ) -> None:
     """Render one day of the fleet movie as a PNG poster."""
     from drivestats.movie.render import render_poster
@@ -143,10 +158,8 @@ def frame_command(
     job, link = render_poster(
         workspace,
         _date(day) or day,
-        size=_size(size),
         until=_date(until),
-        layout_overrides=_overrides(layout_file),
-        watermark=watermark,
+        look=_look(size, 60, layout_file, watermark, cell),
         out=Path(out) if out else None,
     )
     for note in job.manifest["notes"].get("layout", []):

@@ -27,6 +27,7 @@ COLUMN_HEIGHT = 200  # cells up one column before the block continues to the rig
 COLUMN_DRIVES = COLUMN_WIDTH * COLUMN_HEIGHT
 BASE_HEIGHT = 1080  # the canvas height at which sizes below are given
 BASE_CELL = 2
+MAX_CELL_SCALE = 8  # "auto" cells grow up to this many times the default
 OTHER = "(other)"  # block key of models gathered because the canvas cannot hold them
 FONTS = Path(__file__).parent / "fonts"
 
@@ -280,8 +281,13 @@ def layout(
     width: int,
     height: int,
     overrides: Iterable[tuple[int, int, str]] = (),
+    cell: int | str | None = None,
 ) -> Layout:
-    """The layout of every model on a canvas: the default cell if it fits, else smaller, else gathered."""
+    """The layout of every model on a canvas: the cell asked for if it fits, else smaller, else gathered.
+
+    ``cell`` is None for the default (2 px at 1080p, scaled with the canvas), a
+    size in pixels, or "auto" for the largest cell that fits (small fleets).
+    """
     if width % 2 or height % 2 or width < 320 or height < 180:
         raise DrivestatsError(
             f"the movie size must be even and at least 320x180, not {width}x{height}"
@@ -292,17 +298,23 @@ def layout(
     fixed = {model: (x, y) for x, y, model in overrides}
     unknown = sorted(set(fixed) - {m.model for m in ordered})
     notes = [f"layout file names models not in the movie: {', '.join(unknown)}"] if unknown else []
-    largest = default_cell(height)
-    for cell in range(largest, 0, -1):
-        blocks = _pack_any_order(ordered, cell, fixed, typography, width, height, box)
+    if cell == "auto":
+        wanted = default_cell(height)
+        largest = MAX_CELL_SCALE * wanted
+    else:
+        wanted = largest = default_cell(height) if cell is None else int(cell)
+        if largest < 1:
+            raise DrivestatsError(f"the cell size must be at least 1 px, not {cell}")
+    for size in range(largest, 0, -1):
+        blocks = _pack_any_order(ordered, size, fixed, typography, width, height, box)
         if blocks is not None:
-            if cell < largest:
+            if size < wanted:
                 drives = sum(m.drives for m in ordered)
                 notes.append(
-                    f"cells shrunk from {largest} px to {cell} px to fit {drives:,} drives; "
+                    f"cells shrunk from {wanted} px to {size} px to fit {drives:,} drives; "
                     "a larger --size (e.g. 3840x2160) gives bigger cells"
                 )
-            return Layout(width, height, cell, tuple(blocks), box, typography, tuple(notes))
+            return Layout(width, height, size, tuple(blocks), box, typography, tuple(notes))
     # Even 1-px cells do not fit: gather the smallest models, fewest first, into one block.
     movable = sorted(
         (m for m in ordered if m.model not in fixed), key=lambda m: (m.drives, m.model)

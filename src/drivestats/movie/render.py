@@ -48,8 +48,20 @@ _frame_listener: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
+class Look:
+    """How a movie looks, apart from its days: canvas, frame rate, placement, watermark, cell."""
+
+    width: int = DEFAULT_SIZE[0]
+    height: int = DEFAULT_SIZE[1]
+    fps: int = DEFAULT_FPS
+    layout: tuple[tuple[int, int, str], ...] = ()  # 'x y model' overrides from a layout file
+    watermark: str = ""
+    cell: str = "default"  # "default" (2 px at 1080p), "auto" (largest that fits) or pixels
+
+
+@dataclass(frozen=True)
 class MovieSpec:
-    """Plain data that decides every frame: range, removal cut-off, canvas, layout, watermark."""
+    """Plain data that decides every frame: the days, the removal cut-off, the look, the cuts."""
 
     start: str
     end: str
@@ -60,6 +72,7 @@ class MovieSpec:
     segment_frames: int = SEGMENT_FRAMES
     layout: tuple[tuple[int, int, str], ...] = ()
     watermark: str = ""
+    cell: str = "default"
 
     def params(self) -> dict[str, Any]:
         values = asdict(self)
@@ -108,7 +121,8 @@ def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
         timeline.start,
         timeline.end,
     )
-    placed = layout(fleet.models, spec.width, spec.height, spec.layout)
+    cell = None if spec.cell == "default" else spec.cell if spec.cell == "auto" else int(spec.cell)
+    placed = layout(fleet.models, spec.width, spec.height, spec.layout, cell)
     storage = storage_by_day(read_table(fleet_job, "daily"), timeline.start, timeline.end)
     return Scene(placed, fleet, timeline, storage, spec.watermark)
 
@@ -180,10 +194,7 @@ def movie_spec(
     fleet_job: jobs.JobResult,
     start: str | None = None,
     end: str | None = None,
-    size: tuple[int, int] = DEFAULT_SIZE,
-    fps: int = DEFAULT_FPS,
-    layout_overrides: Iterable[tuple[int, int, str]] = (),
-    watermark: str = "",
+    look: Look = Look(),
     segment_frames: int = SEGMENT_FRAMES,
 ) -> MovieSpec:
     """The spec of a movie over a fleet job's days: default range is everything it holds."""
@@ -204,18 +215,16 @@ def movie_spec(
             f"the movie range {start or day_text(first_day)} .. {end or day_text(until)} "
             "holds no imported day"
         )
-    if fps < 1 or segment_frames < 1:
+    if look.fps < 1 or segment_frames < 1:
         raise DrivestatsError("fps and segment length must be positive")
+    if look.cell not in ("default", "auto") and not look.cell.isdigit():
+        raise DrivestatsError(f"the cell size is 'default', 'auto' or pixels, not {look.cell!r}")
     return MovieSpec(
         start=day_text(begin),
         end=day_text(finish),
         until=day_text(until),
-        width=size[0],
-        height=size[1],
-        fps=fps,
         segment_frames=segment_frames,
-        layout=tuple(layout_overrides),
-        watermark=watermark,
+        **{**asdict(look), "layout": tuple(look.layout)},
     )
 
 
@@ -224,11 +233,8 @@ def render_movie(
     start: str | None = None,
     end: str | None = None,
     until: str | None = None,
-    size: tuple[int, int] = DEFAULT_SIZE,
-    fps: int = DEFAULT_FPS,
+    look: Look = Look(),
     workers: int | None = None,
-    layout_overrides: Iterable[tuple[int, int, str]] = (),
-    watermark: str = "",
     out: Path | None = None,
     frames_dir: Path | None = None,
     on_frames: Callable[[int, int], None] | None = None,
@@ -244,7 +250,7 @@ def render_movie(
     if until and end and until < end:
         raise DrivestatsError(f"--until {until} is before --end {end}")
     fleet_job = fleet_tables(workspace, until or end)
-    spec = movie_spec(fleet_job, start, end, size, fps, layout_overrides, watermark, segment_frames)
+    spec = movie_spec(fleet_job, start, end, look, segment_frames)
     result = movie_job(workspace, spec, fleet_job, workers, on_frames)
     if out is not None:
         shutil.copyfile(result.job.output("movie.mp4"), out)
@@ -303,17 +309,15 @@ def movie_job(
 def render_poster(
     workspace: Workspace,
     day: str,
-    size: tuple[int, int] = DEFAULT_SIZE,
     until: str | None = None,
-    layout_overrides: Iterable[tuple[int, int, str]] = (),
-    watermark: str = "",
+    look: Look = Look(),
     out: Path | None = None,
 ) -> tuple[jobs.JobResult, Path]:
     """The frame of the whole-range movie on one day, as a PNG job; published and copied to out."""
     from drivestats.fleet import fleet_tables
 
     fleet_job = fleet_tables(workspace, until)
-    spec = movie_spec(fleet_job, None, None, size, DEFAULT_FPS, layout_overrides, watermark)
+    spec = movie_spec(fleet_job, None, None, look)
     if not spec.start <= day <= spec.end:
         raise DrivestatsError(f"{day} is outside the imported range {spec.start} .. {spec.end}")
     job = jobs.run(workspace, FRAME, {"movie": spec.params(), "day": day}, upstream=[fleet_job])
