@@ -44,7 +44,7 @@ def _build_synthetic_zips(context: jobs.JobContext) -> None:
     """Write the synthetic fleet's zips and truth file into the job folder."""
     from drivestats.backblaze import synth
 
-    synth.write_fleet(context.dir, _synth_params(context.params), compresslevel=6)
+    synth.write_fleet(context.dir, _synth_params(context.params))
 
 
 def _synth_params(params: dict[str, Any]):  # type: ignore[no-untyped-def]
