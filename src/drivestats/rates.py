@@ -509,6 +509,14 @@ def read_rows(job: jobs.JobResult, name: str) -> list[dict[str, Any]]:
 # --- charts -------------------------------------------------------------------
 
 
+def afr_axis_top(afr: Sequence[float | None], high: Sequence[float | None]) -> float:
+    """The top of an AFR axis: the whole interval, unless a few drive days make it absurd."""
+    rates = [v for v in afr if v is not None] or [0.0]
+    highs = [v for v in high if v is not None] or [1.0]
+    # An interval over a few drive days can reach hundreds of percent; it runs off the top.
+    return min(max(highs), max(2.5 * max(rates), 2.0))
+
+
 def afr_chart(table: AfrTable, folder: Path, stem: str = "afr", panels: int = 12) -> list[Path]:
     """Small multiples of AFR per period with its interval: all models first, then the largest."""
     from drivestats import charts
@@ -539,12 +547,16 @@ def afr_chart(table: AfrTable, folder: Path, stem: str = "afr", panels: int = 12
         )
         charts.plot_series(axes, [series])
         axes.set_title(model, fontsize=9)
-        axes.set_ylim(bottom=0)
+        axes.set_ylim(0, 1.05 * afr_axis_top(values["afr"], values["ci_high"]))
         axes.set_ylabel("AFR %")
     for position in range(len(chosen), lines * columns):
         axes_grid[position // columns][position % columns].set_visible(False)
     step = max(1, math.ceil(len(labels) / 8))
-    for axes in axes_grid[-1]:
+    for column in range(columns):
+        # The lowest panel shown in each column carries the period labels.
+        lowest = max(p for p in range(len(chosen)) if p % columns == column)
+        axes = axes_grid[lowest // columns][column]
+        axes.xaxis.set_tick_params(labelbottom=True)
         axes.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
     shown = f"{len(chosen) - 1} of {len(exposure) - 1} models with the most drive days"
     figure.suptitle(
