@@ -461,6 +461,10 @@ def left_out_summary(left_out: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def caption_of(notes: Mapping[str, Any]) -> str:
     """The rule applied and what it left out, in words, for printing under a table."""
     period = notes["period"]
@@ -469,6 +473,9 @@ def caption_of(notes: Mapping[str, Any]) -> str:
         + (f", one row per {period['by']}" if period["by"] else "")
         + "."
     ]
+    last_days = [day for day in period["last_day_with_data"].values() if day]
+    if last_days and max(last_days) < period["end"]:
+        lines.append(f"The data ends on {max(last_days)}; the last period is partial.")
     lines += [f"Rule: {rule}." for rule in notes["rules"]]
     if notes.get("boot_rule"):
         lines.append(f"Boot rule: {notes['boot_rule']}.")
@@ -478,8 +485,9 @@ def caption_of(notes: Mapping[str, Any]) -> str:
         lines.append("Left out: nothing.")
     for reason, entry in sorted(summary.items()):
         lines.append(
-            f"Left out as {reason}{per}: {entry['models']:,} models, {entry['drives']:,} drives "
-            f"on the last day, {entry['drive_days']:,} drive days, {entry['failures']:,} failures."
+            f"Left out as {reason}{per}: {_count(entry['models'], 'model')} with "
+            f"{_count(entry['drives'], 'drive')} on the last day, "
+            f"{_count(entry['drive_days'], 'drive day')} and {_count(entry['failures'], 'failure')}."
         )
     return "\n".join(lines)
 
