@@ -214,3 +214,14 @@ def test_layout_file_errors_are_clear() -> None:
         layout(models, 1920, 1080, ((100, 500, "A"), (110, 505, "B")))
     with pytest.raises(DrivestatsError, match="outside"):
         layout(models, 1920, 1080, ((1900, 500, "A"),))
+
+
+def test_auto_cells_grow_for_a_small_fleet_and_explicit_cells_shrink_if_needed(
+    sample_models: list[ModelEntry],
+) -> None:
+    grown = layout(sample_models, 1920, 1080, cell="auto")
+    assert grown.cell > 2 and grown.notes == ()
+    assert_clean(grown)
+    # One more pixel per cell would not fit: auto picks the largest.
+    assert layout(sample_models, 1920, 1080, cell=grown.cell + 1).cell == grown.cell
+    assert layout(sample_models, 1920, 1080, cell=3).cell == 3
