@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from scipy import optimize, stats
 
-from conftest import run_cli, sample_files
+from conftest import run_cli, sample_files, write_day
 from drivestats import jobs, rates
 from drivestats.errors import DrivestatsError
 from drivestats.rates import Period
@@ -410,3 +410,28 @@ def test_cli_errors_are_one_clear_line(sample_home):
     assert result.exit_code != 0 and "unknown period" in result.output
     result = run_cli(sample_home, "afr", "--period", "lifetime", "--out", "x.png")
     assert result.exit_code != 0 and "no chart" in result.output
+
+
+def test_failing_twice_and_reporting_after_a_failure_count_row_by_row(home, tmp_path):
+    """Serial A fails on days 2 and 4 and reports on all five; B fails on its last day, 3."""
+    header = "date,serial_number,model,capacity_bytes,failure"
+    lives = {"A": (range(1, 6), {2, 4}), "B": (range(1, 4), {3}), "C": (range(1, 6), set())}
+    for number in range(1, 6):
+        day = f"2016-03-0{number}"
+        rows = [
+            f"{day},{serial},ST4000DM000,4000787030016,{int(number in failed)}"
+            for serial, (days, failed) in lives.items()
+            if number in days
+        ]
+        write_day(tmp_path / "days", day, header, rows)
+    assert run_cli(home, "import", str(tmp_path / "days")).exit_code == 0
+    (row, total) = afr_json(home, "--period", "2016Q1", "--min-drives", "0")
+    assert (row["model"], row["drive_days"], row["failures"], row["drives"]) == (
+        "ST4000DM000",
+        13,
+        3,
+        2,
+    )
+    assert row["afr"] == 100 * 3 / (13 / 365)
+    survival = json.loads(run_cli(home, "survival", "--format", "json").stdout)
+    assert survival[0]["failures"] == 2  # drives that failed, for the survival curve
