@@ -279,11 +279,13 @@ def bar_chart(
     slot = (frame.plot_right - frame.left) / count
     every = max(1, math.ceil(count / 16))
     for i, (name, value) in enumerate(zip(labels, values, strict=True)):
-        x = frame.x(i) + slot * 0.15
+        # Few quarters must not make slabs: bars stay at most 48 units wide, centred.
+        width = min(slot * 0.7, 48.0)
+        x = frame.x(i) + (slot - width) / 2
         y = frame.y(value)
         note = f" ({notes[i]})" if i < len(notes) and notes[i] else ""
         body.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" '
             f'height="{frame.height - frame.bottom - y:.1f}" fill="{PALETTE[1] if not note else "#e8a3a3"}">'
             f"<title>{escape(name)}: {value:,.0f}{escape(note)}</title></rect>"
         )

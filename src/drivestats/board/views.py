@@ -256,15 +256,13 @@ def period_choices(first: dt.date, last: dt.date) -> list[dict[str, str]]:
 
 def interval_scale(rows: list[dict[str, Any]]) -> float:
     """A shared axis end for the interval bars: wide enough for most rows, not for the widest."""
-    estimates = [r["afr"] for r in rows if r.get("afr") is not None]
     highs = sorted(r["ci_high"] for r in rows if r.get("ci_high") is not None)
     if not highs:
         return 1.0
-    # Models with few drive days have enormous intervals; letting them set the axis
-    # would squeeze every other bar into a sliver, so they are clipped with an arrow.
-    typical = highs[int(0.8 * (len(highs) - 1))]
-    chosen = max(typical, 1.15 * max(estimates, default=0), 1.0)
-    chosen = min(chosen, highs[-1]) if highs[-1] > 0 else chosen
+    # Models with few drive days have enormous intervals (and estimates); letting them
+    # set the axis would squeeze every other bar into a sliver, so they are clipped
+    # with an arrow and their numbers printed beside the bar.
+    chosen = max(highs[int(0.8 * (len(highs) - 1))], 1.0)
     power = 10 ** math.floor(math.log10(chosen))
     return next(m * power for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= chosen)
 
