@@ -1,0 +1,192 @@
+"""The board end to end: headless Chromium against a real uvicorn server on the demo workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from test_board_fixtures import demo_home, start_server, stored_span
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL = {"127.0.0.1", "localhost"}
+PAGES = ["/", "/rates", "/fleet", "/jobs", "/sources"]
+# Every URL any page of these tests asked for; the last test checks them all.
+REQUESTED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def board_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_home(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def board(board_home: Path) -> Iterator[str]:
+    """The URL (ending in /) of a real uvicorn server for the demo workspace."""
+    url, server, thread = start_server(board_home)
+    yield url.rstrip("/")
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (which never downloads a browser here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "CHROMIUM IS NOT INSTALLED at /usr/bin/chromium, so the board's browser tests did "
+            "NOT run; CI must install it (apt-get install chromium, as .ci/run does)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records every request and fails the test on any script error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("request", lambda request: REQUESTED.append(request.url))
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    yield tab
+    context.close()
+    assert not problems
+
+
+def fetched_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+def test_the_movie_loads_and_seeks(page: Any, board: str, board_home: Path) -> None:
+    statuses: list[int] = []
+    page.on(
+        "response", lambda r: statuses.append(r.status) if r.url.endswith("/movie.mp4") else None
+    )
+    page.goto(board + "/")
+    duration = page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const video = document.querySelector("video#movie");
+            const done = () => resolve(video.duration);
+            if (video.readyState >= 1) return done();
+            video.addEventListener("loadedmetadata", done);
+            video.addEventListener("error", () => reject(new Error("video error " + video.error.code)));
+            video.load();
+        })"""
+    )
+    assert duration > 0
+    landed = page.evaluate(
+        """(target) => new Promise((resolve) => {
+            const video = document.querySelector("video#movie");
+            video.addEventListener("seeked", () => resolve(video.currentTime), { once: true });
+            video.currentTime = target;
+        })""",
+        duration / 2,
+    )
+    assert abs(landed - duration / 2) < 0.5
+    assert 206 in statuses, f"no partial content among the movie's responses {statuses}"
+    poster = page.get_attribute("video#movie", "poster")
+    assert poster == f"/files/results/frame-{stored_span(board_home)[1]}.png"
+
+
+def test_the_afr_table_lists_the_models_and_sorts_on_a_click(page: Any, board: str) -> None:
+    expected = fetched_json(board + "/rates.json")["afr"]["rows"]
+    page.goto(board + "/rates")
+    models = page.locator("#afr tbody td.model")
+    assert models.all_inner_texts() == [row["model"] for row in expected]
+
+    def column(index: int) -> list[float]:
+        cells = page.locator(f"#afr tbody tr td:nth-child({index})")
+        return [float(value) for value in cells.evaluate_all("cs => cs.map(c => c.dataset.value)")]
+
+    afr_header = page.locator("#afr thead th", has_text="AFR %")
+    afr_header.click()
+    assert afr_header.get_attribute("aria-sort") == "descending"
+    values = column(7)
+    assert values == sorted(values, reverse=True) and values != [r["afr"] for r in expected]
+    assert set(models.all_inner_texts()) == {row["model"] for row in expected}
+    afr_header.click()
+    assert column(7) == sorted(values)
+    page.locator("#afr thead th", has_text="Model").click()
+    names = models.all_inner_texts()
+    assert names == sorted(names, key=str.lower)
+    assert page.locator("#afr tfoot th").inner_text() == "All models"
+
+
+def test_the_period_picker_shows_another_period(page: Any, board: str) -> None:
+    page.goto(board + "/rates")
+    with page.expect_navigation():
+        page.select_option("select#period", "2013Q2")
+    assert "period=2013Q2" in page.url
+    assert "2013Q2" in page.locator("h2").first.inner_text()
+    assert page.locator("#afr tbody tr").count() > 0
+
+
+def test_a_job_page_links_to_its_parent_job(page: Any, board: str) -> None:
+    page.goto(board + "/jobs?stage=afr")
+    page.locator("#jobs a.job").first.click()
+    page.wait_for_url("**/jobs/afr-*")
+    parent = page.locator("ul.upstream a.job")
+    assert parent.count() == 1
+    href = parent.get_attribute("href")
+    assert href.startswith("/jobs/fleet-tables-")
+    parent.click()
+    page.wait_for_url(f"**{href}")
+    assert href.rsplit("/", 1)[-1] in page.locator("h1").inner_text()
+    page.locator("ul.upstream a.job").first.click()
+    page.wait_for_url("**/jobs/import-*")
+    page.locator("table.files a", has_text="source").click()
+    page.wait_for_url("**/sources#*")
+    sha = page.url.rsplit("#", 1)[-1]
+    assert page.locator(f"tr[id='{sha}']").count() == 1
+
+
+def test_every_page_looks_whole_and_nothing_leaves_localhost(
+    page: Any, board: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    chosen = os.environ.get("DRIVESTATS_BOARD_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("board-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    newest_job = fetched_json(board + "/jobs.json")["jobs"][-1]["url"]
+    for path in [*PAGES, "/rates?period=2013Q2", newest_job]:
+        response = page.goto(board + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        for image in page.locator("img").all():
+            assert image.evaluate("i => i.complete && i.naturalWidth > 0"), path
+        name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=path != "/")
+        assert (folder / f"{name}.png").stat().st_size > 10_000
+    assert len(REQUESTED) > 20
+    for url in REQUESTED:
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "data"), url
+        assert parts.scheme == "data" or parts.hostname in LOCAL, url
