@@ -25,8 +25,8 @@ class DemoOptions:
     scale: float | None = None
     seed: int | None = None
     movie: bool = True
-    size: tuple[int, int] = (1920, 1080)
-    fps: int = 60
+    # The demo fleet is small: its cells are drawn as large as the canvas allows.
+    cell: str = "auto"
 
 
 @dataclass
@@ -123,6 +123,7 @@ def run_demo(
 
     started = time.perf_counter()
     lifetime = rates.afr(workspace, period="lifetime")
+    rates.publish(workspace, lifetime)
     record(
         "failure rates (lifetime)",
         started,
@@ -132,6 +133,7 @@ def run_demo(
     )
     started = time.perf_counter()
     quarterly = rates.afr(workspace, period="lifetime", by="quarter")
+    rates.publish(workspace, quarterly)
     record(
         "failure rates by quarter",
         started,
@@ -141,17 +143,19 @@ def run_demo(
     )
     started = time.perf_counter()
     survival = rates.survival(workspace)
+    rates.publish(workspace, survival)
     record("survival", started, survival, _published(workspace, survival), survival.reused)
 
     if options.movie:
-        from drivestats.movie.render import render_movie, render_poster
+        from drivestats.movie.render import Look, render_movie, render_poster
 
+        look = Look(cell=options.cell)
         started = time.perf_counter()
-        movie = render_movie(workspace, size=options.size, fps=options.fps, on_frames=on_frames)
+        movie = render_movie(workspace, look=look, on_frames=on_frames)
         record("movie", started, movie.job, _published(workspace, movie.job), movie.job.reused)
         started = time.perf_counter()
         last_day = fleet.manifest["parameters"]["until"]
-        poster_job, _ = render_poster(workspace, last_day, size=options.size)
+        poster_job, _ = render_poster(workspace, last_day, look=look)
         record("poster", started, poster_job, _published(workspace, poster_job), poster_job.reused)
     return steps
 

@@ -678,6 +678,19 @@ def afr_link_name(job: jobs.JobResult, suffix: str) -> str:
     return f"afr-{label}{by}{suffix}"
 
 
+def publish(workspace: Workspace, job: jobs.JobResult) -> list[Path]:
+    """Link an AFR or survival job's tables and charts into results/; the links made."""
+    link_name = afr_link_name if job.stage == "afr" else survival_link_name
+    links = []
+    for name in job.outputs:
+        if name.endswith(".json"):
+            continue
+        stem, suffix = name.rsplit(".", 1)
+        extra = "" if stem in ("afr", "survival") else f"-{stem.replace('_', '-')}"
+        links.append(jobs.publish(workspace, job, name, link_name(job, f"{extra}.{suffix}")))
+    return links
+
+
 # --- survival -----------------------------------------------------------------
 
 SURVIVAL_YEARS = (1, 3, 5)

@@ -32,19 +32,8 @@ def _write_out(path: str, rows: list[dict[str, Any]], columns: tuple[str, ...], 
     target.write_text((text or "") + "\n")
 
 
-def _publish(workspace: Any, job: Any, link_name: Any) -> list[str]:
-    """Link a job's tables and charts into results/ and return the links, relative to home."""
-    from drivestats import jobs
-
-    links = []
-    for name in job.outputs:
-        if name == "job.json" or name.endswith(".json"):
-            continue
-        stem, suffix = name.rsplit(".", 1)
-        extra = "" if stem in ("afr", "survival") else f"-{stem.replace('_', '-')}"
-        link = jobs.publish(workspace, job, name, link_name(job, f"{extra}.{suffix}"))
-        links.append(workspace.relative(link.parent) + "/" + link.name)
-    return links
+def _links(workspace: Any, links: list[Path]) -> list[str]:
+    return [f"results/{link.name}" for link in links]
 
 
 def _with_interval(value: float | None, low: float | None, high: float | None) -> str:
@@ -125,7 +114,9 @@ def afr_command(
     if out:
         _write_out(out, rows, columns, job)
     _report(
-        job, _publish(workspace, job, rates.afr_link_name), rates.caption_of(job.manifest["notes"])
+        job,
+        _links(workspace, rates.publish(workspace, job)),
+        rates.caption_of(job.manifest["notes"]),
     )
 
 
@@ -157,4 +148,4 @@ def survival_command(
         click.echo(text)
     if out:
         _write_out(out, rows, rates.SURVIVAL_COLUMNS, job)
-    _report(job, _publish(workspace, job, rates.survival_link_name))
+    _report(job, _links(workspace, rates.publish(workspace, job)))

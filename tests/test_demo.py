@@ -1,0 +1,37 @@
+"""`drivestats demo` end to end on a short synthetic range: everything made, then everything reused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from drivestats import catalog
+from drivestats.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+SHORT = ["--start", "2013-04-10", "--end", "2013-05-31"]
+
+
+def test_demo_makes_everything_then_reuses_everything(home):
+    first = run_cli(home, "demo", "--quiet", *SHORT)
+    assert first.exit_code == 0, first.output
+    workspace = Workspace(home)
+    results = {p.name for p in workspace.results.iterdir()}
+    assert "movie.mp4" in results
+    assert any(name.startswith("afr-") and name.endswith(".csv") for name in results)
+    for link in workspace.results.iterdir():
+        assert link.resolve().is_relative_to(workspace.jobs.resolve()), link
+        assert link.resolve().exists(), link
+    assert "drivestats --home" in first.output and "board" in first.output
+
+    jobs_before = catalog.query(workspace, "select id from jobs order by id")
+    second = run_cli(home, "demo", "--quiet", *SHORT)
+    assert second.exit_code == 0, second.output
+    jobs_after = catalog.query(workspace, "select id from jobs order by id")
+    assert jobs_after == jobs_before, "the second demo made new jobs"
+    assert "made" not in second.output.split("drivestats demo:")[0]
+    listed = json.loads(run_cli(home, "jobs", "--format", "json", "--limit", "0").output)
+    assert all(row["reused"] >= 1 for row in listed if row["stage"] != "import")
