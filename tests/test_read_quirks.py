@@ -150,6 +150,7 @@ def test_zip_clutter_any_folder_any_order(tmp_path):
         ("TOSHIBA MQ01ABF050", "Toshiba", "MQ01ABF050"),
         ("SAMSUNG HD154UI", "Samsung", "HD154UI"),
         ("ST320005XXXX", "Seagate", "ST320005XXXX"),
+        ("ST500LM012 HN", "Seagate", "ST500LM012 HN"),
         ("Seagate BarraCuda SSD ZA250CM10002", "Seagate", "BarraCuda SSD ZA250CM10002"),
         ("Mystery Drive 9", "unknown", "Mystery Drive 9"),
     ],

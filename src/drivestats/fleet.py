@@ -29,11 +29,13 @@ from drivestats.workspace import Workspace
 
 TABLES = ("drives", "models", "daily", "model_days")
 
+# Two scans of the store: one per (day, model, capacity) and one per drive;
+# everything else is derived from their small results.
 _SQL = {
-    "model_days": """
-        select date, model_clean as model, count(*)::bigint as drives,
+    "model_capacity_days": """
+        select date, model_clean as model, capacity_bytes, count(*)::bigint as drives,
                count(*) filter (where failure)::bigint as failures
-        from rows group by all order by date, model
+        from rows group by all
     """,
     "drives": """
         select serial_number, arg_min(model_clean, date) as model,
@@ -43,10 +45,14 @@ _SQL = {
                count(*)::bigint as days_reported
         from rows group by serial_number order by serial_number
     """,
+    "model_days": """
+        select date, model, sum(drives)::bigint as drives, sum(failures)::bigint as failures
+        from model_capacity_days group by all order by date, model
+    """,
     "capacities": """
         with counted as (
-            select model_clean as model, capacity_bytes, count(*) as n
-            from rows where capacity_bytes > 0 group by all
+            select model, capacity_bytes, sum(drives) as n
+            from model_capacity_days where capacity_bytes > 0 group by all
         )
         select model, arg_max(capacity_bytes, (n, capacity_bytes)) as capacity_bytes
         from counted group by model
@@ -55,7 +61,7 @@ _SQL = {
 
 
 def _build_fleet_tables(context: jobs.JobContext) -> None:
-    """Scan the listed day files once per table and write the four tables."""
+    """Scan the listed day files twice and write the four tables."""
     import duckdb
 
     files = [str(context.workspace.home / name) for name in sorted(context.inputs)]
@@ -70,9 +76,10 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         "create view rows as select date, serial_number, model_clean, capacity_bytes, failure "
         f"from read_parquet([{listing}], union_by_name = true)"
     )
+    connection.execute(f"create table model_capacity_days as {_SQL['model_capacity_days']}")
     model_days = connection.sql(_SQL["model_days"]).to_arrow_table()
-    drives = connection.sql(_SQL["drives"]).to_arrow_table()
     capacities = connection.sql(_SQL["capacities"]).to_arrow_table()
+    drives = connection.sql(_SQL["drives"]).to_arrow_table()
     connection.register("model_days_t", model_days)
     connection.register("drives_t", drives)
     connection.register("capacities_t", capacities)

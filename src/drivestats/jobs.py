@@ -61,6 +61,7 @@ class JobContext:
     rows: dict[str, int] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     progress: Any = None  # a listener or callback from the caller; never part of the identity
+    id: str = ""  # the job's own id, e.g. to write into the metadata of the files it makes
 
     def upstream_of(self, stage: str) -> list[JobResult]:
         return [job for job in self.upstream if job.stage == stage]
@@ -201,7 +202,9 @@ def _build(
     started = dt.datetime.now(dt.UTC)
     wall = time.perf_counter()
     cpu = _cpu_seconds()
-    context = JobContext(workspace, folder, params, inputs, upstream, progress=progress)
+    context = JobContext(
+        workspace, folder, params, inputs, upstream, progress=progress, id=identity
+    )
     stage.build(context)
     outputs = [
         {
@@ -379,7 +382,9 @@ def verify(workspace: Workspace, identity: str) -> dict[str, Any]:
     scratch.mkdir()
     try:
         inputs = {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]}
-        context = JobContext(workspace, scratch, dict(job.manifest["parameters"]), inputs, upstream)
+        context = JobContext(
+            workspace, scratch, dict(job.manifest["parameters"]), inputs, upstream, id=job.id
+        )
         stage.build(context)
         remade = {
             p.relative_to(scratch).as_posix(): file_sha256(p)

@@ -159,10 +159,11 @@ def vendor_of(model: str) -> str:
     words = clean_model(model).split(" ")
     if len(words) > 1 and words[0].upper() in _VENDOR_PREFIXES:
         return _VENDOR_PREFIXES[words[0].upper()]
-    part = words[-1].upper()
-    for prefix, vendor in _PART_NUMBER_VENDORS:
-        if part.startswith(prefix):
-            return vendor
+    # The part number is usually the last word, but some models carry a suffix ("ST500LM012 HN").
+    for part in (words[-1].upper(), words[0].upper()):
+        for prefix, vendor in _PART_NUMBER_VENDORS:
+            if part.startswith(prefix):
+                return vendor
     return UNKNOWN_VENDOR
 
 
