@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from drivestats.cli.common import console, progress
+from drivestats.cli.common import console, pass_workspace, progress
+from drivestats.workspace import Workspace
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
 
 @click.command("synth")
-@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("outdir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--start", type=DAY, default="2013-04-10", show_default=True, help="First day.")
 @click.option("--end", type=DAY, default="2014-12-31", show_default=True, help="Last day.")
 @click.option(
@@ -21,10 +22,21 @@ DAY = click.DateTime(["%Y-%m-%d"])
 )
 @click.option("--seed", type=int, default=2013, show_default=True, help="Seed of the simulation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_workspace
 def synth_command(
-    outdir: Path, start: dt.datetime, end: dt.datetime, scale: float, seed: int, quiet: bool
+    workspace: Workspace,
+    outdir: Path | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    scale: float,
+    seed: int,
+    quiet: bool,
 ) -> None:
-    """Write zips like Backblaze's (data_2013.zip, data_Q1_2016.zip, ...) and truth.csv to OUTDIR."""
+    """Write zips like Backblaze's (data_2013.zip, data_Q1_2016.zip, ...) and truth.csv to OUTDIR.
+
+    OUTDIR defaults to the workspace's data/synthetic folder.
+    """
+    outdir = outdir or workspace.data / "synthetic"
     from drivestats.backblaze.synth import SynthParams, write_fleet
 
     params = SynthParams(start=start.date(), end=end.date(), scale=scale, seed=seed)
