@@ -184,14 +184,22 @@ def _job_of_path(workspace: Workspace, real: Path) -> str | None:
     return parts[1] if len(parts) >= 3 else None
 
 
-def movie_entry(results: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The published movie and its poster (the published frame of the latest day), if any."""
+def movie_entry(workspace: Workspace, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The published movie and its poster: a published frame of the same movie, latest day first."""
     by_name = {entry["name"]: entry for entry in results}
     movie = by_name.get("movie.mp4")
     if movie is None:
         return None
-    frames = sorted(n for n in by_name if n.startswith("frame-") and n.endswith(".png"))
-    poster = by_name[frames[-1]] if frames else None
+    frames = [
+        by_name[name]
+        for name in sorted(by_name, reverse=True)
+        if name.startswith("frame-") and name.endswith(".png")
+    ]
+    spec = _movie_parameters(workspace, movie["job"])
+    # A frame drawn with another look (size, cell, layout) would flash before playback.
+    same = [f for f in frames if spec and _movie_parameters(workspace, f["job"]) == spec]
+    chosen = same or frames
+    poster = chosen[0] if chosen else None
     return {
         "url": movie["url"],
         "size": movie["size"],
@@ -199,6 +207,12 @@ def movie_entry(results: list[dict[str, Any]]) -> dict[str, Any] | None:
         "poster": poster["url"] if poster else None,
         "poster_job": poster["job"] if poster else None,
     }
+
+
+def _movie_parameters(workspace: Workspace, identity: str | None) -> Any:
+    """The movie spec a movie or frame job was made with (its 'movie' parameter)."""
+    manifest = _manifest(workspace, stage_of(identity), identity) if identity else None
+    return (manifest or {}).get("parameters", {}).get("movie")
 
 
 def home_page(board: Board) -> dict[str, Any]:
@@ -229,7 +243,7 @@ def home_page(board: Board) -> dict[str, Any]:
     return {
         "title": "Drive Stats",
         "workspace": str(workspace.home),
-        "movie": movie_entry(results),
+        "movie": movie_entry(workspace, results),
         "figures": figures,
         "fleet_job": job_link(fleet_job.id) if fleet_job else None,
         "results": results,
