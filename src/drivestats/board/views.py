@@ -101,9 +101,15 @@ class Board:
             return self._children[1]
         found: dict[str, list[str]] = {}
         for row in listed:
-            manifest = _manifest(self.workspace, row["stage"], row["id"])
-            for parent in (manifest or {}).get("inputs", {}).get("jobs", []):
-                found.setdefault(parent, []).append(row["id"])
+            inputs = (_manifest(self.workspace, row["stage"], row["id"]) or {}).get("inputs", {})
+            # A job also uses another when it reads a file from that job's folder (an
+            # import of the demo's zips), though it does not list it as an upstream job.
+            parents = dict.fromkeys(inputs.get("jobs", []))
+            for entry in inputs.get("files", []):
+                parents.update(dict.fromkeys([job_holding(self.workspace, entry["name"])]))
+            for parent in parents:
+                if parent is not None and parent != row["id"]:
+                    found.setdefault(parent, []).append(row["id"])
         self._children = (state, found)
         return found
 
@@ -114,6 +120,20 @@ def _manifest(workspace: Workspace, stage: str, identity: str) -> dict[str, Any]
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def job_holding(workspace: Workspace, name: str) -> str | None:
+    """The id of the job whose folder holds a file named absolutely or workspace-relative."""
+    path = Path(name)
+    home = workspace.home.resolve()
+    if path.is_absolute():
+        if not path.is_relative_to(home):
+            return None
+        path = path.relative_to(home)
+    parts = path.parts
+    if len(parts) >= 4 and parts[0] == workspace.jobs.name and ".." not in parts:
+        return parts[2]
+    return None
 
 
 def stage_of(identity: str) -> str:
@@ -516,6 +536,18 @@ def jobs_page(board: Board, page: int = 1, stage: str | None = None) -> dict[str
     }
 
 
+def input_file(workspace: Workspace, entry: dict[str, str], sources: set[str]) -> dict[str, Any]:
+    """An input file of a job: its download link, its imported source, the job that made it."""
+    made_by = job_holding(workspace, entry["name"])
+    return {
+        "name": entry["name"],
+        "sha256": entry["sha256"],
+        "url": file_url(workspace, entry["name"]),
+        "source": f"/sources#{entry['sha256']}" if entry["sha256"] in sources else None,
+        "job": job_link(made_by) if made_by else None,
+    }
+
+
 def job_page(board: Board, identity: str, all_files: bool = False) -> dict[str, Any]:
     """A job's manifest, its upstream and downstream jobs, its input files and its outputs."""
     workspace = board.workspace
@@ -544,17 +576,7 @@ def job_page(board: Board, identity: str, all_files: bool = False) -> dict[str, 
         "rows": manifest.get("rows", {}),
         "upstream": [job_link(parent) for parent in manifest["inputs"]["jobs"]],
         "downstream": [job_link(child) for child in board.children().get(job.id, [])],
-        "files": [
-            {
-                "name": entry["name"],
-                "sha256": entry["sha256"],
-                "url": file_url(workspace, entry["name"]),
-                "source": f"/sources#{entry['sha256']}"
-                if entry["sha256"] in known_sources
-                else None,
-            }
-            for entry in shown
-        ],
+        "files": [input_file(workspace, entry, known_sources) for entry in shown],
         "files_total": len(files),
         "files_url": f"/jobs/{job.id}?files=all" if len(shown) < len(files) else None,
         "outputs": [
