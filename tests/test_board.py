@@ -175,6 +175,10 @@ def test_a_job_page_links_upstream_downstream_inputs_and_outputs(
     assert (source["url"] is not None) == inside
     if inside:
         assert client.get(source["url"]).status_code == 200
+        # ...and the job that made them counts the import among the jobs that use it.
+        assert source["job"]["stage"] == "synthetic-zips"
+        maker = get_json(client, source["job"]["url"] + ".json")
+        assert upstream["id"] in {d["id"] for d in maker["downstream"]}
     page = client.get(f"/jobs/{fleet_row['id']}").text
     assert f'href="{upstream["url"]}"' in page
 

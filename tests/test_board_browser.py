@@ -180,6 +180,10 @@ def test_every_page_looks_whole_and_nothing_leaves_localhost(
         response = page.goto(board + path)
         assert response.status == 200, path
         page.wait_for_load_state("networkidle")
+        if path == "/":
+            # Let the player settle on the poster: a picture taken mid-load shows a spinner.
+            page.wait_for_function("document.querySelector('video').readyState >= 2")
+            page.wait_for_timeout(1000)
         for image in page.locator("img").all():
             assert image.evaluate("i => i.complete && i.naturalWidth > 0"), path
         name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
