@@ -380,8 +380,10 @@ def test_pages_change_nothing_in_the_store_or_results(board_home: Path) -> None:
 
 def test_other_hosts_are_refused(client: TestClient) -> None:
     """A page elsewhere must not reach the board through a DNS name rebound to 127.0.0.1."""
-    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
-    assert client.get("/", headers={"Host": "localhost:8520"}).status_code == 200
+    for refused in ("evil.example", "evil.example:8520", "127.0.0.1.evil.example", ""):
+        assert client.get("/", headers={"Host": refused}).status_code == 400, refused
+    for allowed in ("localhost:8520", "127.0.0.1", "[::1]:8520", "LOCALHOST"):
+        assert client.get("/sources.json", headers={"Host": allowed}).status_code == 200, allowed
 
 
 def test_pages_load_nothing_from_elsewhere(client: TestClient) -> None:

@@ -21,7 +21,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
@@ -35,7 +34,7 @@ from drivestats.workspace import Workspace
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8520
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 READ_METHODS = ("GET", "HEAD")
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -224,11 +223,20 @@ async def _bad_request(request: Request, error: Exception) -> Response:
     return error_response(request, 400, str(error))
 
 
-class ReadOnly:
-    """Refuse every method but GET and HEAD before routing; add the security headers."""
+def host_name(header: str) -> str:
+    """The name in a Host header without its port; an IPv6 literal without its brackets."""
+    text = header.strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else ""
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
 
-    def __init__(self, app: ASGIApp):
+
+class Guard:
+    """Before routing: answer only allowed Host names, only GET and HEAD; add security headers."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str] = LOCAL_HOSTS):
         self.app = app
+        self.allowed_hosts = {name.lower() for name in allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -237,14 +245,21 @@ class ReadOnly:
                 return
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in READ_METHODS:
-            response = Response(
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        refusal = None
+        # A page in the user's browser on another site must not reach the board through
+        # a DNS name rebound to 127.0.0.1: such a request names that site as its host.
+        if "*" not in self.allowed_hosts and host_name(host) not in self.allowed_hosts:
+            refusal = Response("unknown host\n", status_code=400, media_type="text/plain")
+        elif scope["method"] not in READ_METHODS:
+            refusal = Response(
                 "the board is read-only\n",
                 status_code=405,
                 headers={"Allow": ", ".join(READ_METHODS)},
                 media_type="text/plain",
             )
-            await response(scope, receive, send)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
@@ -278,12 +293,7 @@ def create_app(workspace: Workspace, allowed_hosts: Sequence[str] = LOCAL_HOSTS)
     ]
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(ReadOnly),
-            # A page in the user's browser on another site must not reach the board
-            # through a rebound DNS name: only requests naming an allowed host pass.
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
-        ],
+        middleware=[Middleware(Guard, allowed_hosts=allowed_hosts)],
         exception_handlers={
             HTTPException: _http_error,
             views.NotFound: _not_found,
