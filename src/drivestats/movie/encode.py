@@ -25,7 +25,7 @@ from drivestats.errors import DrivestatsError
 
 PRESET = "veryfast"
 CRF = 18
-X264_THREADS = 2  # fixed: x264's output depends on its thread count; workers give parallelism
+X264_THREADS = 1  # fixed: x264's output depends on its thread count; workers give parallelism
 PNG_JOB_KEY = "drivestats-job"
 _PIPE_BYTES = 1 << 20
 _BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]

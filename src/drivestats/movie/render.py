@@ -11,6 +11,7 @@ finished segment and gives the same bytes.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -45,6 +46,9 @@ _REPORT_EVERY = 10  # frames between progress reports from a worker
 
 # Set in a worker (or in this process for one worker) to hear about frames as they are encoded.
 _frame_listener: Callable[[int], None] | None = None
+# The scene of the movie this process is rendering: built once, reused by its next segments
+# (a painter starts every segment from the closed-form state, so reuse changes no pixel).
+_painters: dict[str, Painter] = {}
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def _build_segment(context: jobs.JobContext) -> None:
     """Render and encode frames first_frame .. first_frame+frames-1 of a movie."""
     spec = MovieSpec.from_params(context.params["movie"])
     first, count = context.params["first_frame"], context.params["frames"]
-    painter = Painter(scene(_fleet_of(context), spec))
+    painter = _painter(_fleet_of(context), spec)
     comment = _own_id(SEGMENT, context)
     reported = 0
     with Encoder(context.dir / "segment.mp4", spec.width, spec.height, spec.fps, comment) as out:
@@ -173,6 +177,15 @@ def _build_frame(context: jobs.JobContext) -> None:
 SEGMENT = jobs.Stage("movie-segment", _build_segment, _MODULES)
 MOVIE = jobs.Stage("movie", _build_movie, _MODULES)
 FRAME = jobs.Stage("movie-frame", _build_frame, _MODULES)
+
+
+def _painter(fleet_job: jobs.JobResult, spec: MovieSpec) -> Painter:
+    """The painter of a movie, kept for the next segment this process renders of the same movie."""
+    key = json.dumps([fleet_job.id, str(fleet_job.dir), spec.params()], sort_keys=True)
+    if key not in _painters:
+        _painters.clear()  # one movie at a time: memory stays bounded
+        _painters[key] = Painter(scene(fleet_job, spec))
+    return _painters[key]
 
 
 def _fleet_of(context: jobs.JobContext) -> jobs.JobResult:
@@ -353,6 +366,7 @@ def _run_segments(
                 yield number, jobs.run(workspace, SEGMENT, params, upstream=[fleet_job])
         finally:
             _frame_listener = None
+            _painters.clear()
         return
 
     import multiprocessing
