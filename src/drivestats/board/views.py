@@ -43,6 +43,9 @@ class Board:
         self.workspace = workspace
         # One job is made at a time: two requests for the same table must not both build it.
         self._making = threading.Lock()
+        # Requests run on several threads; the cache of looked-up jobs has its own lock,
+        # so that a page whose jobs are known never waits for one being made.
+        self._looking = threading.Lock()
         self._fleet: tuple[tuple[Any, ...], jobs.JobResult | None] | None = None
         self._jobs: OrderedDict[tuple[Any, ...], jobs.JobResult] = OrderedDict()
         self._cached_jobs = cached_jobs
@@ -70,15 +73,20 @@ class Board:
             return job
 
     def _job(self, key: tuple[Any, ...], make: Any) -> jobs.JobResult:
-        if key in self._jobs:
-            self._jobs.move_to_end(key)
-            return self._jobs[key]
+        with self._looking:
+            if key in self._jobs:
+                self._jobs.move_to_end(key)
+                return self._jobs[key]
         with self._making:
-            if key not in self._jobs:
-                self._jobs[key] = make()
+            with self._looking:
+                if key in self._jobs:
+                    return self._jobs[key]
+            job = make()
+            with self._looking:
+                self._jobs[key] = job
                 while len(self._jobs) > self._cached_jobs:
                     self._jobs.popitem(last=False)
-            return self._jobs[key]
+            return job
 
     def afr_job(
         self, fleet_job: jobs.JobResult, period: str, by: str | None = None
