@@ -121,16 +121,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--big-days", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=3, help="alternate bare/import runs; best of each")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="alternate bare/import runs; best of each"
+    )
     args = parser.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     cases = {
         f"2013 format, {args.days} days": zip_2013_format(WORK / "data_2013.zip", args.days),
-        f"2024 scale, {args.big_days} days": zip_2024_scale(WORK / "data_Q1_2024.zip", args.big_days),
+        f"2024 scale, {args.big_days} days": zip_2024_scale(
+            WORK / "data_Q1_2024.zip", args.big_days
+        ),
     }
     print(f"best of {args.repeat} alternating runs of each; peak memory is the worst run's\n")
-    print("| zip | MB zipped | MB of CSV | rows | bare read s | import s | bare MB/s | import MB/s | import / bare throughput | bare peak MB | import peak MB |")
+    print(
+        "| zip | MB zipped | MB of CSV | rows | bare read s | import s | bare MB/s | import MB/s | import / bare throughput | bare peak MB | import peak MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, path in cases.items():
         bares, imports = [], []
@@ -150,8 +156,14 @@ def main() -> None:
             f"| {bare['seconds'] / imported['seconds']:.0%} "
             f"| {bare['peak_mb']:.0f} | {imported['peak_mb']:.0f} |"
         )
-    skip = measure(IMPORT.replace('assert outcome.status == "imported", outcome.error', ""), str(cases[next(iter(cases))]), str(WORK / "home-data_2013-0"))
-    print(f"\nre-import of an imported zip (skipped by path, size and mtime): {skip['seconds'] * 1000:.0f} ms")
+    skip = measure(
+        IMPORT.replace('assert outcome.status == "imported", outcome.error', ""),
+        str(cases[next(iter(cases))]),
+        str(WORK / "home-data_2013-0"),
+    )
+    print(
+        f"\nre-import of an imported zip (skipped by path, size and mtime): {skip['seconds'] * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

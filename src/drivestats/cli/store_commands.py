@@ -49,7 +49,9 @@ def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, q
     out = console()
     for outcome in report.outcomes:
         for day, earlier in outcome.replaced_days:
-            out.print(f"[yellow]{day}: now from {Path(outcome.path).name} (was {Path(earlier).name})")
+            out.print(
+                f"[yellow]{day}: now from {Path(outcome.path).name} (was {Path(earlier).name})"
+            )
         if outcome.status == "failed":
             console(stderr=True).print(f"[red]error:[/] {outcome.error}", soft_wrap=True)
     rows: list[dict[str, Any]] = [
