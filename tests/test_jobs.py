@@ -196,3 +196,20 @@ def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
 def test_unknown_job_is_a_clear_error(home):
     result = run_cli(home, "verify", "nothing-like-this")
     assert result.exit_code != 0 and "no job matching 'nothing-like-this'" in result.output
+
+
+def test_reuse_only_writes_nothing_and_names_a_missing_job(samples, home):
+    import sqlite3
+
+    run_cli(home, "import", str(samples[0]))
+    workspace = Workspace(home)
+    with pytest.raises(jobs.JobNotMade):
+        fleet_tables(workspace, reuse_only=True)
+    assert not (home / "jobs" / "fleet-tables").exists()
+    made = fleet_tables(workspace)
+    with sqlite3.connect(home / "catalog.sqlite") as connection:
+        runs_before = connection.execute("select count(*) from job_runs").fetchone()
+    found = fleet_tables(workspace, reuse_only=True)
+    assert found.id == made.id and found.reused
+    with sqlite3.connect(home / "catalog.sqlite") as connection:
+        assert connection.execute("select count(*) from job_runs").fetchone() == runs_before

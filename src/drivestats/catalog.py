@@ -83,8 +83,15 @@ def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
 
 
 def query(workspace: Workspace, sql: str, params: tuple = ()) -> list[dict]:
-    """Rows of a read query as plain dicts (an empty list when there is no catalog yet)."""
+    """Rows of a read query as plain dicts (an empty list when there is no catalog yet).
+
+    The connection is read-only: a reader (the board) never writes to the catalog.
+    """
     if not workspace.catalog.exists():
         return []
-    with connect(workspace) as connection:
+    connection = sqlite3.connect(f"{workspace.catalog.as_uri()}?mode=ro", uri=True, timeout=60)
+    connection.row_factory = sqlite3.Row
+    try:
         return [dict(row) for row in connection.execute(sql, params)]
+    finally:
+        connection.close()

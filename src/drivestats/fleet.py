@@ -122,9 +122,14 @@ FLEET_TABLES = jobs.Stage(
 )
 
 
-def fleet_tables(workspace: Workspace, until: str | None = None) -> jobs.JobResult:
-    """The fleet-tables job for the store's days up to ``until`` (default: all), reused if made."""
-    days = store.stored_days(workspace, end=until)
+def fleet_tables(
+    workspace: Workspace, until: str | None = None, reuse_only: bool = False
+) -> jobs.JobResult:
+    """The fleet-tables job for the store's days up to ``until`` (default: all), reused if made.
+
+    With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
+    """
+    days = store.stored_days(workspace, end=until, read_only=reuse_only)
     if not days:
         where = f" up to {until}" if until else ""
         raise DrivestatsError(
@@ -136,7 +141,9 @@ def fleet_tables(workspace: Workspace, until: str | None = None) -> jobs.JobResu
     upstream = [
         jobs.load(workspace, identity) for identity in sorted({row["job_id"] for row in days})
     ]
-    return jobs.run(workspace, FLEET_TABLES, params, inputs=inputs, upstream=upstream)
+    return jobs.run(
+        workspace, FLEET_TABLES, params, inputs=inputs, upstream=upstream, reuse_only=reuse_only
+    )
 
 
 def read_table(job: jobs.JobResult, name: str) -> pa.Table:

@@ -30,6 +30,16 @@ from drivestats.errors import DrivestatsError
 from drivestats.workspace import Workspace
 
 MANIFEST = "job.json"
+
+
+class JobNotMade(DrivestatsError):
+    """A job asked for with reuse_only that does not exist yet."""
+
+    def __init__(self, stage: str, identity: str):
+        self.stage, self.id = stage, identity
+        super().__init__(f"the {stage} job {identity} has not been made yet")
+
+
 _REGISTRY: dict[str, Stage] = {}
 
 
@@ -155,16 +165,24 @@ def run(
     inputs: Mapping[str, str] | None = None,
     upstream: Iterable[JobResult] = (),
     progress: Any = None,
+    reuse_only: bool = False,
 ) -> JobResult:
-    """The finished job for these parameters and inputs: reused if it exists, else built now."""
+    """The finished job for these parameters and inputs: reused if it exists, else built now.
+
+    With reuse_only, nothing is written (not even the record of this use) and a job
+    that does not exist raises JobNotMade: what a read-only reader such as the board needs.
+    """
     inputs = dict(inputs or {})
     upstream = list(upstream)
     identity = job_id(stage, params, inputs, [job.id for job in upstream])
     final = job_folder(workspace, stage.name, identity)
     if (final / MANIFEST).exists():
         manifest = json.loads((final / MANIFEST).read_text())
-        _record(workspace, manifest, final, reused=True)
+        if not reuse_only:
+            _record(workspace, manifest, final, reused=True)
         return JobResult(identity, stage.name, final, True, manifest)
+    if reuse_only:
+        raise JobNotMade(stage.name, identity)
 
     final.parent.mkdir(parents=True, exist_ok=True)
     _sweep_abandoned(final.parent)

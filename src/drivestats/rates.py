@@ -576,10 +576,10 @@ def afr_chart(table: AfrTable, folder: Path, stem: str = "afr", panels: int = 12
 # --- the afr stage -------------------------------------------------------------
 
 
-def _fleet_job(workspace: Workspace, until: str | None) -> jobs.JobResult:
+def _fleet_job(workspace: Workspace, until: str | None, reuse_only: bool = False) -> jobs.JobResult:
     from drivestats import fleet
 
-    return fleet.fleet_tables(workspace, until=until)
+    return fleet.fleet_tables(workspace, until=until, reuse_only=reuse_only)
 
 
 def fleet_table(
@@ -650,13 +650,17 @@ def afr(
     min_drives: int | None = None,
     min_drive_days: int | None = None,
     include_boot: bool = False,
+    reuse_only: bool = False,
 ) -> jobs.JobResult:
-    """The AFR table job for a period over the fleet tables (made from the store up to `until`)."""
+    """The AFR table job for a period over the fleet tables (made from the store up to `until`).
+
+    With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
+    """
     if until is not None:
         parse_day(until)
     if by not in (None, "quarter", "year"):
         raise DrivestatsError(f"cannot split a period by {by!r}; use quarter or year")
-    fleet_job = _fleet_job(workspace, until)
+    fleet_job = _fleet_job(workspace, until, reuse_only)
     chosen = resolved_period(period, fleet_job, until)
     params = {
         "label": chosen.label,
@@ -667,7 +671,7 @@ def afr(
         "min_drive_days": min_drive_days,
         "include_boot": include_boot,
     }
-    return jobs.run(workspace, AFR_STAGE, params, upstream=[fleet_job])
+    return jobs.run(workspace, AFR_STAGE, params, upstream=[fleet_job], reuse_only=reuse_only)
 
 
 def afr_link_name(job: jobs.JobResult, suffix: str) -> str:
@@ -866,16 +870,24 @@ SURVIVAL_STAGE = jobs.Stage("survival", _build_survival, ("drivestats.rates", "d
 
 
 def survival(
-    workspace: Workspace, models: Sequence[str] | None = None, until: str | None = None
+    workspace: Workspace,
+    models: Sequence[str] | None = None,
+    until: str | None = None,
+    reuse_only: bool = False,
 ) -> jobs.JobResult:
-    """The Kaplan-Meier job for some models (default: the largest data-drive models)."""
+    """The Kaplan-Meier job for some models (default: the largest data-drive models).
+
+    With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
+    """
     if until is not None:
         parse_day(until)
-    fleet_job = _fleet_job(workspace, until)
+    fleet_job = _fleet_job(workspace, until, reuse_only)
     chosen = chosen_models(models, fleet_table(fleet_job, "models"))
     if not chosen:
         raise DrivestatsError("no models to follow; import some data first")
-    return jobs.run(workspace, SURVIVAL_STAGE, {"models": chosen}, upstream=[fleet_job])
+    return jobs.run(
+        workspace, SURVIVAL_STAGE, {"models": chosen}, upstream=[fleet_job], reuse_only=reuse_only
+    )
 
 
 def survival_link_name(job: jobs.JobResult, suffix: str) -> str:

@@ -422,10 +422,14 @@ def recover(workspace: Workspace) -> None:
 
 
 def stored_days(
-    workspace: Workspace, start: str | None = None, end: str | None = None
+    workspace: Workspace,
+    start: str | None = None,
+    end: str | None = None,
+    read_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The days in the store within [start, end], oldest first, with file and sha256."""
-    recover(workspace)
+    if not read_only:
+        recover(workspace)
     return catalog.query(
         workspace,
         "select * from days where day >= ? and day <= ? order by day",
