@@ -200,3 +200,37 @@ def test_frame_outside_the_range_is_a_clear_error(samples_home: Path) -> None:
     result = run_cli(samples_home, "frame", "2014-01-01", "--size", SMALL)
     assert result.exit_code != 0
     assert "outside" in result.output
+
+
+def test_frames_dir_holds_every_frame_and_matches_the_poster(
+    samples_home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "frames"
+    args = ("--size", SMALL, "--workers", "1")
+    result = run_cli(samples_home, "movie", *args, "--frames-dir", str(folder))
+    assert result.exit_code == 0, result.output
+    pngs = sorted(folder.glob("*.png"))
+    assert len(pngs) == 10 + TAIL
+    movie_id = embedded_job_id(samples_home / "results" / "movie.mp4")
+    poster = tmp_path / "poster.png"
+    assert (
+        run_cli(samples_home, "frame", "2013-04-13", *args[:2], "--out", str(poster)).exit_code == 0
+    )
+    with Image.open(pngs[3]) as third, Image.open(poster) as still:
+        assert third.text[PNG_JOB_KEY] == movie_id  # type: ignore[attr-defined]
+        assert np.array_equal(np.asarray(third), np.asarray(still))
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (("--size", "1921x1080"), "even"),
+        (("--size", "big"), "WIDTHxHEIGHT"),
+        (("--cell", "banana"), "cell size"),
+        (("--end", "2013-04-15", "--until", "2013-04-12"), "before"),
+    ],
+)
+def test_bad_options_are_one_clear_error(samples_home: Path, option, message) -> None:
+    result = run_cli(samples_home, "movie", "--workers", "1", *option)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output

@@ -101,7 +101,7 @@ class Encoder:
             raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {self.shape}")
         assert self.process.stdin is not None
         try:
-            self.process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+            self.process.stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError:
             self.close()
             raise DrivestatsError(f"ffmpeg stopped while encoding {self.path}") from None

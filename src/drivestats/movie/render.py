@@ -284,7 +284,7 @@ def movie_job(
     total = spec.timeline.frames
     done = 0
     report = on_frames or (lambda done, total: None)
-    planned = [
+    planned: list[dict[str, Any]] = [
         {"movie": spec.params(), "first_frame": first, "frames": count}
         for first, count in spec.segments()
     ]
