@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -74,6 +75,14 @@ def human_bytes(value: Any) -> str:
     return f"{value:,} B"
 
 
+def commands(text: str | None) -> Markup:
+    """Text with each `command` in backticks shown as code; everything else escaped."""
+    parts = escape(text or "").split("`")
+    return Markup(
+        "".join(f"<code>{part}</code>" if odd % 2 else part for odd, part in enumerate(parts))
+    )
+
+
 def template_environment() -> Environment:
     """The Jinja2 environment of the packaged templates, with the board's filters and charts."""
     environment = Environment(
@@ -88,6 +97,7 @@ def template_environment() -> Environment:
         bytes=human_bytes,
         short=lambda text, n=12: (text or "")[:n],
         pretty_json=lambda value: json.dumps(value, indent=2, default=str),
+        commands=commands,
     )
     environment.globals.update(
         time_chart=svg.time_chart,

@@ -1,9 +1,15 @@
 """The board's views: each builds one plain dict, served as JSON or rendered as HTML.
 
+The board never writes: no view makes a job, records the use of one, rolls an
+import's journal forward or creates a file; the catalog is opened read-only.
 Views read the catalog, job manifests and the fleet tables, never the day files.
-Derived numbers come from jobs made through the same library calls as the CLI
-(``fleet.fleet_tables``, ``rates.afr``, ``rates.survival``), so a page reuses
-what ``drivestats demo`` or ``drivestats afr`` made and its figures carry a job id.
+Derived numbers come from jobs that ``drivestats demo``, ``drivestats afr`` or
+``drivestats survival`` made, looked up with ``reuse_only`` (``fleet.fleet_tables``,
+``rates.afr``, ``rates.survival``), so a page's figures carry a job id. When the
+store has changed since the fleet tables were made, the pages show the newest
+fleet tables there are and say where they stop. An AFR table nobody made is
+computed in memory with the same functions as the afr stage and marked as such;
+survival curves nobody made are a command to run.
 Everything computed from a job is cached by the job's folder: a job never changes.
 """
 
@@ -12,8 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shlex
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,76 +39,172 @@ CHART_POINTS = 240
 SOURCE_COLUMNS = (
     "path, sha256, first_day, last_day, days, rows, drives, failures, columns, imported_at, job_id"
 )
+TO_UPDATE = (
+    "Run `drivestats afr` (or `drivestats demo` in a demo workspace) to bring them up to date."
+)
 
 
 class NotFound(DrivestatsError):
     """A page about something the workspace does not hold (an unknown job id)."""
 
 
+@dataclass(frozen=True)
+class State:
+    """What the pages' lookups depend on: the store's days and the jobs made so far."""
+
+    days: int
+    last_day: str | None
+    day_row: int | None
+    job_row: int | None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The fleet-tables job the pages show, and whether it covers the store as it is now."""
+
+    job: jobs.JobResult
+    current: bool  # made from exactly the days the store holds now
+    store_last_day: str
+
+    @property
+    def until(self) -> str:
+        """The last day the fleet tables cover."""
+        return str(self.job.manifest["parameters"]["until"])
+
+    def notice(self) -> dict[str, Any] | None:
+        """What the pages say when the figures do not cover the store as it is now."""
+        if self.current:
+            return None
+        if self.store_last_day > self.until:
+            message = (
+                f"The store has days after {self.until} (up to {self.store_last_day}); "
+                f"these figures stop there. {TO_UPDATE}"
+            )
+        else:
+            made = str(self.job.manifest.get("started", ""))[:10]
+            message = (
+                f"Days of the store were imported again after these figures were made "
+                f"(on {made}); they show the data as it was then. {TO_UPDATE}"
+            )
+        return {
+            "until": self.until,
+            "store_last_day": self.store_last_day,
+            "job": job_link(self.job.id),
+            "message": message,
+        }
+
+
+@dataclass(frozen=True)
+class AfrRows:
+    """An AFR table for the pages: the afr job's, or computed here when no job made it."""
+
+    rows: list[dict[str, Any]]
+    notes: dict[str, Any]
+    job: jobs.JobResult | None  # None: computed for this page and not saved
+    command: str  # the command that makes it a job
+
+    def made_by(self) -> dict[str, Any]:
+        """The job link, or the note saying it was computed here and how to make it a job."""
+        if self.job is not None:
+            return {"job": job_link(self.job.id), "computed": None}
+        return {
+            "job": None,
+            "computed": (
+                "Computed for this page, not saved as a job; "
+                f"`{self.command}` makes it an asset with provenance."
+            ),
+        }
+
+
 class Board:
     """The workspace as the board sees it, with the jobs it has looked up, for one server."""
 
-    def __init__(self, workspace: Workspace, cached_jobs: int = 64):
+    def __init__(self, workspace: Workspace, remembered: int = 64):
         self.workspace = workspace
-        # One job is made at a time: two requests for the same table must not both build it.
-        self._making = threading.Lock()
-        # Requests run on several threads; the cache of looked-up jobs has its own lock,
-        # so that a page whose jobs are known never waits for one being made.
-        self._looking = threading.Lock()
-        self._fleet: tuple[tuple[Any, ...], jobs.JobResult | None] | None = None
-        self._jobs: OrderedDict[tuple[Any, ...], jobs.JobResult] = OrderedDict()
-        self._cached_jobs = cached_jobs
+        # Requests run on several threads. What was looked up (found or not) is remembered
+        # until a day is imported or a job made; the lock guards only that dict.
+        self._lock = threading.Lock()
+        self._state: State | None = None
+        self._known: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._remembered = remembered
         self._children: tuple[tuple[Any, ...], dict[str, list[str]]] | None = None
 
-    def store_state(self) -> tuple[Any, ...]:
-        """What changes whenever a day is added to or replaced in the store (one cheap query)."""
+    def state(self) -> State:
+        """What changes whenever a day is added or replaced or a job is made (one cheap query)."""
         rows = catalog.query(
-            self.workspace, "select count(*) as n, max(rowid) as r, max(day) as d from days"
+            self.workspace,
+            "select (select count(*) from days) as days, (select max(day) from days) as last_day,"
+            " (select max(rowid) from days) as day_row, (select max(rowid) from jobs) as job_row",
         )
-        return (rows[0]["n"], rows[0]["r"], rows[0]["d"]) if rows else (0, None, None)
+        return State(**rows[0]) if rows else State(0, None, None, None)
 
-    def fleet_job(self) -> jobs.JobResult | None:
-        """The fleet-tables job of the whole store (made once per store state), or None if empty."""
-        state = self.store_state()
-        if self._fleet and self._fleet[0] == state:
-            return self._fleet[1]
-        with self._making:
-            if self._fleet and self._fleet[0] == state:
-                return self._fleet[1]
-            from drivestats import fleet
+    def _looked_up(self, key: tuple[Any, ...], find: Callable[[State], Any]) -> Any:
+        """What find returns for the workspace's state now, remembered until that state changes."""
+        state = self.state()
+        with self._lock:
+            if state != self._state:
+                self._state, self._known = state, OrderedDict()
+            if key in self._known:
+                self._known.move_to_end(key)
+                return self._known[key]
+        found = find(state)
+        with self._lock:
+            if state == self._state:
+                self._known[key] = found
+                while len(self._known) > self._remembered:
+                    self._known.popitem(last=False)
+        return found
 
-            job = fleet.fleet_tables(self.workspace) if state[0] else None
-            self._fleet = (state, job)
-            return job
+    def fleet(self) -> Fleet | None:
+        """The fleet tables of the whole store if made, else the newest made; None if none."""
+        return self._looked_up(("fleet",), self._find_fleet)
 
-    def _job(self, key: tuple[Any, ...], make: Any) -> jobs.JobResult:
-        with self._looking:
-            if key in self._jobs:
-                self._jobs.move_to_end(key)
-                return self._jobs[key]
-        with self._making:
-            with self._looking:
-                if key in self._jobs:
-                    return self._jobs[key]
-            job = make()
-            with self._looking:
-                self._jobs[key] = job
-                while len(self._jobs) > self._cached_jobs:
-                    self._jobs.popitem(last=False)
-            return job
+    def _find_fleet(self, state: State) -> Fleet | None:
+        if not state.days or state.last_day is None:
+            return None
+        from drivestats import fleet
 
-    def afr_job(
-        self, fleet_job: jobs.JobResult, period: str, by: str | None = None
-    ) -> jobs.JobResult:
-        """The AFR job for a period over the current fleet tables (reused if made before)."""
-        return self._job(
-            ("afr", fleet_job.id, period, by),
-            lambda: rates.afr(self.workspace, period=period, by=by),
+        try:
+            return Fleet(fleet.fleet_tables(self.workspace, reuse_only=True), True, state.last_day)
+        except DrivestatsError:
+            pass
+        rows = catalog.query(
+            self.workspace,
+            "select id, parameters from jobs where stage = 'fleet-tables'"
+            " order by created desc, rowid desc",
+        )
+        # The tables that reach furthest; of those, the newest (the sort keeps that order).
+        rows.sort(key=lambda row: _parameter(row["parameters"], "until"), reverse=True)
+        for row in rows:
+            try:
+                return Fleet(jobs.load(self.workspace, row["id"]), False, state.last_day)
+            except DrivestatsError:
+                continue  # in the catalog, but its folder is gone
+        return None
+
+    def afr_job(self, fleet: Fleet, period: str, by: str | None = None) -> jobs.JobResult | None:
+        """The afr job for a period over the fleet tables shown, if one was made; never makes one."""
+        # Over older fleet tables, the job `drivestats afr --until <their last day>` would make.
+        until = None if fleet.current else fleet.until
+        return self._looked_up(
+            ("afr", fleet.job.id, period, by),
+            lambda _: _made_from(
+                fleet,
+                lambda: rates.afr(
+                    self.workspace, period=period, until=until, by=by, reuse_only=True
+                ),
+            ),
         )
 
-    def survival_job(self, fleet_job: jobs.JobResult) -> jobs.JobResult:
-        """The Kaplan-Meier job for the default models of the current fleet tables."""
-        return self._job(("survival", fleet_job.id), lambda: rates.survival(self.workspace))
+    def survival_job(self, fleet: Fleet) -> jobs.JobResult | None:
+        """The Kaplan-Meier job for the default models of the fleet tables shown, if made."""
+        until = None if fleet.current else fleet.until
+        return self._looked_up(
+            ("survival", fleet.job.id),
+            lambda _: _made_from(
+                fleet, lambda: rates.survival(self.workspace, until=until, reuse_only=True)
+            ),
+        )
 
     def children(self) -> dict[str, list[str]]:
         """For each job id, the jobs that list it as an input (read from manifests, cached)."""
@@ -120,6 +225,40 @@ class Board:
                     found.setdefault(parent, []).append(row["id"])
         self._children = (state, found)
         return found
+
+
+def _made_from(fleet: Fleet, find: Callable[[], jobs.JobResult]) -> jobs.JobResult | None:
+    """The job find returns if it exists and was made from the fleet tables shown, else None."""
+    try:
+        job = find()
+    except DrivestatsError:  # JobNotMade, or a job whose folder is gone
+        return None
+    return job if job.manifest["inputs"]["jobs"] == [fleet.job.id] else None
+
+
+def _parameter(text: str, name: str) -> str:
+    try:
+        return str(json.loads(text).get(name) or "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+def empty_state(board: Board) -> dict[str, Any]:
+    """What an empty page says: what to import, or what to run on the days imported."""
+    days = board.state().days
+    if days:
+        message = (
+            f"The store holds {days:,} days, but no figures have been made from them yet: "
+            "`drivestats afr` makes the fleet tables and the failure rates "
+            "(`drivestats survival` and `drivestats movie` the rest)."
+        )
+    else:
+        message = (
+            "Nothing imported yet in this workspace. Make everything from a synthetic fleet "
+            "with `drivestats demo`, or import Backblaze's files with `drivestats import PATH` "
+            "and then run `drivestats afr`."
+        )
+    return {"empty": True, "empty_message": message}
 
 
 def _manifest(workspace: Workspace, stage: str, identity: str) -> dict[str, Any] | None:
@@ -246,19 +385,17 @@ def _movie_parameters(workspace: Workspace, identity: str | None) -> Any:
 def home_page(board: Board) -> dict[str, Any]:
     """The latest movie, the key figures and what is published in results/."""
     workspace = board.workspace
-    fleet_job = board.fleet_job()
+    fleet = board.fleet()
     results = results_listing(workspace)
     imports = catalog.query(
         workspace, "select count(*) as sources, max(imported_at) as last from sources"
     )
     job_count = catalog.query(workspace, "select count(*) as n from jobs")
-    figures = dict(fleet_figures(str(fleet_job.dir))) if fleet_job else {}
-    if fleet_job:
-        lifetime = board.afr_job(fleet_job, "lifetime")
-        everything = [
-            r for r in rates.read_rows(lifetime, "afr.json") if r["model"] == rates.ALL_MODELS
-        ]
-        figures["afr"] = {"job": lifetime.id}
+    figures = dict(fleet_figures(str(fleet.job.dir))) if fleet else {}
+    if fleet:
+        lifetime = afr_rows(board, fleet, "lifetime")
+        everything = [r for r in lifetime.rows if r["model"] == rates.ALL_MODELS]
+        figures["afr"] = lifetime.made_by()
         if everything:
             figures["afr"].update({k: everything[0][k] for k in ("afr", "ci_low", "ci_high")})
     figures.update(
@@ -271,9 +408,11 @@ def home_page(board: Board) -> dict[str, Any]:
     return {
         "title": "Drive Stats",
         "workspace": str(workspace.home),
+        **(empty_state(board) if fleet is None else {"empty": False}),
+        "stale": fleet.notice() if fleet else None,
         "movie": movie_entry(workspace, results),
         "figures": figures,
-        "fleet_job": job_link(fleet_job.id) if fleet_job else None,
+        "fleet_job": job_link(fleet.job.id) if fleet else None,
         "results": results,
     }
 
@@ -318,72 +457,122 @@ def outputs_of(workspace: Workspace, job: jobs.JobResult, names: tuple[str, ...]
     }
 
 
+def afr_command(period: str, by: str | None = None) -> str:
+    """The command that makes the AFR table of a period as a job."""
+    return f"drivestats afr --period {shlex.quote(period)}" + (f" --by {by}" if by else "")
+
+
+@lru_cache(maxsize=16)
+def computed_afr(folder: str, period: rates.Period, by: str | None = None) -> rates.AfrTable:
+    """The AFR table the afr stage makes from a fleet-tables folder, computed here, not saved.
+
+    The same reads and the same call as rates._build_afr with the CLI's defaults
+    (Backblaze's rule, boot drives left out), so the rows and notes are those of the job.
+    """
+    import pyarrow.parquet as pq
+
+    base = Path(folder)
+    return rates.afr_table(
+        pq.ParquetFile(base / "model_days.parquet").read(
+            columns=["date", "model", "drives", "failures"]
+        ),
+        pq.ParquetFile(base / "models.parquet").read(columns=["model", "vendor", "capacity_bytes"]),
+        period,
+        by=by,
+    )
+
+
+def afr_rows(board: Board, fleet: Fleet, period: str, by: str | None = None) -> AfrRows:
+    """The AFR table of a period over the fleet tables shown: the job's if made, else computed."""
+    chosen = rates.resolved_period(period, fleet.job, None)  # a period without data says so
+    command = afr_command(period, by)
+    job = board.afr_job(fleet, period, by)
+    if job is not None:
+        return AfrRows(rates.read_rows(job, "afr.json"), job.manifest["notes"], job, command)
+    table = computed_afr(str(fleet.job.dir), chosen, by)
+    return AfrRows(table.rows, table.notes, None, command)
+
+
 def rates_page(board: Board, period: str = "lifetime") -> dict[str, Any]:
     """The AFR table for a period with intervals, the quarterly trend and survival curves."""
-    fleet_job = board.fleet_job()
-    if fleet_job is None:
-        return {"title": "Failure rates", "empty": True, "period": {"requested": period}}
-    first, last = rates.data_span(fleet_job)
+    fleet = board.fleet()
+    if fleet is None:
+        return {"title": "Failure rates", **empty_state(board), "period": {"requested": period}}
+    first, last = rates.data_span(fleet.job)
     page: dict[str, Any] = {
         "title": "Failure rates",
         "empty": False,
+        "stale": fleet.notice(),
+        "fleet_job": job_link(fleet.job.id),
         "periods": period_choices(first, last),
     }
     try:
-        afr_job = board.afr_job(fleet_job, period)
+        page.update(afr_section(board.workspace, afr_rows(board, fleet, period), period))
     except DrivestatsError as error:
         # The page stays, with its picker, so another period is one click away.
         page.update({"status": 400, "error": str(error), "period": {"requested": period}})
-        afr_job = None
-    if afr_job is not None:
-        page.update(afr_section(board.workspace, afr_job, period))
-    page.update(trend_and_survival(board, fleet_job))
+    page.update(trend_section(board, fleet))
+    page.update(survival_section(board, fleet))
     return page
 
 
-def afr_section(workspace: Workspace, afr_job: jobs.JobResult, period: str) -> dict[str, Any]:
-    """The AFR table of an afr job: model rows, the all-models row, its caption and files."""
-    table = rates.read_rows(afr_job, "afr.json")
-    everything = next((r for r in table if r["model"] == rates.ALL_MODELS), None)
-    models = [r for r in table if r["model"] != rates.ALL_MODELS]
-    notes = afr_job.manifest["notes"]
+def afr_section(workspace: Workspace, table: AfrRows, period: str) -> dict[str, Any]:
+    """An AFR table: model rows, the all-models row, its caption, and its job and files."""
+    everything = next((r for r in table.rows if r["model"] == rates.ALL_MODELS), None)
+    models = [r for r in table.rows if r["model"] != rates.ALL_MODELS]
+    names = ("afr.csv", "afr.json", "left_out.csv")
     return {
-        "period": {"requested": period, **notes["period"]},
+        "period": {"requested": period, **table.notes["period"]},
         "afr": {
-            "job": job_link(afr_job.id),
+            **table.made_by(),
             "rows": models,
             "all": everything,
             "interval_scale": interval_scale(models),
-            "caption": rates.caption_of(notes),
-            "downloads": outputs_of(workspace, afr_job, ("afr.csv", "afr.json", "left_out.csv")),
+            "caption": rates.caption_of(table.notes),
+            "downloads": outputs_of(workspace, table.job, names) if table.job else {},
         },
     }
 
 
-def trend_and_survival(board: Board, fleet_job: jobs.JobResult) -> dict[str, Any]:
-    """The all-models AFR per quarter over the whole store, and the survival curves."""
-    workspace = board.workspace
-    trend_job = board.afr_job(fleet_job, "lifetime", by="quarter")
-    trend = [r for r in rates.read_rows(trend_job, "afr.json") if r["model"] == rates.ALL_MODELS]
-    survival_job = board.survival_job(fleet_job)
+def trend_section(board: Board, fleet: Fleet) -> dict[str, Any]:
+    """The all-models AFR per quarter over the whole of the fleet tables shown."""
+    trend = afr_rows(board, fleet, "lifetime", by="quarter")
+    names = ("afr.svg", "afr.png", "afr.csv")
     return {
         "trend": {
-            "job": job_link(trend_job.id),
+            **trend.made_by(),
             "quarters": [
                 {k: r[k] for k in ("period", "drive_days", "failures", "afr", "ci_low", "ci_high")}
-                for r in trend
+                for r in trend.rows
+                if r["model"] == rates.ALL_MODELS
             ],
-            "charts": outputs_of(workspace, trend_job, ("afr.svg", "afr.png", "afr.csv")),
-        },
+            "charts": outputs_of(board.workspace, trend.job, names) if trend.job else {},
+        }
+    }
+
+
+def survival_section(board: Board, fleet: Fleet) -> dict[str, Any]:
+    """The Kaplan-Meier curves of the fleet tables shown, or the command that makes them."""
+    job = board.survival_job(fleet)
+    if job is None:
+        return {
+            "survival": {
+                "job": None,
+                "empty_message": (
+                    "No survival curves have been made from these fleet tables: "
+                    "`drivestats survival` makes them."
+                ),
+            }
+        }
+    return {
         "survival": {
-            "job": job_link(survival_job.id),
-            "rows": rates.read_rows(survival_job, "survival.json"),
+            "job": job_link(job.id),
+            "rows": rates.read_rows(job, "survival.json"),
             "charts": outputs_of(
-                workspace, survival_job, ("survival.svg", "survival.png", "survival.csv")
+                board.workspace, job, ("survival.svg", "survival.png", "survival.csv")
             ),
-            "method": survival_job.manifest["notes"].get("method"),
-        },
-        "fleet_job": job_link(fleet_job.id),
+            "method": job.manifest["notes"].get("method"),
+        }
     }
 
 
@@ -467,12 +656,14 @@ def fleet_series(folder: str) -> dict[str, Any]:
 
 def fleet_page(board: Board) -> dict[str, Any]:
     """Drives per model over time, total storage over time, failures per quarter, the models."""
-    fleet_job = board.fleet_job()
-    if fleet_job is None:
-        return {"title": "Fleet", "empty": True}
+    fleet = board.fleet()
+    if fleet is None:
+        return {"title": "Fleet", **empty_state(board)}
+    fleet_job = fleet.job
     return {
         "title": "Fleet",
         "empty": False,
+        "stale": fleet.notice(),
         "fleet_job": job_link(fleet_job.id),
         "figures": fleet_figures(str(fleet_job.dir)),
         **fleet_series(str(fleet_job.dir)),
@@ -619,6 +810,7 @@ def sources_page(board: Board) -> dict[str, Any]:
     totals = {key: sum(row[key] or 0 for row in rows) for key in ("days", "rows", "failures")}
     return {
         "title": "Sources",
+        **(empty_state(board) if not rows else {"empty": False}),
         "sources": [
             {
                 **row,
