@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, write_day
 from drivestats import catalog, jobs, rates
+from drivestats.board import views
 from drivestats.board.app import create_app, rendered
 from drivestats.board.files import Refused, served_file
 from drivestats.board.views import FILES_SHOWN
+from drivestats.store import import_sources
 from drivestats.workspace import Workspace
 from test_board_fixtures import demo_home, quarters_between, start_server, stored_span
 
@@ -53,6 +57,32 @@ def get_json(client: TestClient, path: str) -> dict:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     return response.json()
+
+
+def board_of(home: Path) -> TestClient:
+    return TestClient(create_app(Workspace.resolve(home)), base_url="http://127.0.0.1")
+
+
+def copy_of(home: Path, target: Path) -> Path:
+    """A copy of a workspace that a test may change (the demo's is shared and read-only)."""
+    shutil.copytree(home, target, symlinks=True)
+    return target
+
+
+DAY_HEADER = "date,serial_number,model,capacity_bytes,failure"
+
+
+def import_days(home: Path, folder: Path, days: list[str], failures: int = 1) -> None:
+    """Import a few small daily files of one model into a workspace."""
+    for day in days:
+        rows = [f"{day},EXTRA{n},ST4000DM000,4000787030016,{int(n < failures)}" for n in range(5)]
+        write_day(folder, day, DAY_HEADER, rows)
+    report = import_sources(Workspace.resolve(home), [folder / f"{day}.csv" for day in days])
+    assert not report.failed
+
+
+def day_after(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
 # --- pages --------------------------------------------------------------------------
@@ -95,6 +125,9 @@ def test_rates_reuse_the_demo_jobs(client: TestClient, board_home: Path) -> None
     before = job_count(board_home)
     data = get_json(client, "/rates.json")
     assert job_count(board_home) == before, "the demo's afr and survival jobs were not reused"
+    assert data["stale"] is None and data["afr"]["computed"] is None
+    assert data["trend"]["job"]["stage"] == "afr" and data["trend"]["computed"] is None
+    assert data["survival"]["job"]["stage"] == "survival"
     job = jobs.load(Workspace.resolve(board_home), data["afr"]["job"]["id"])
     expected = [r for r in rates.read_rows(job, "afr.json") if r["model"] != rates.ALL_MODELS]
     assert data["afr"]["rows"] == expected and expected
@@ -110,15 +143,57 @@ def test_rates_reuse_the_demo_jobs(client: TestClient, board_home: Path) -> None
     assert '<table class="sortable" id="afr">' in page
 
 
-def test_a_chosen_period_is_an_afr_job_made_once(client: TestClient, board_home: Path) -> None:
-    first = get_json(client, "/rates.json?period=2013")
-    assert first["period"]["label"] == "2013"
-    assert first["period"]["start"] == "2013-01-01" and first["period"]["end"] == "2013-12-31"
-    made = job_count(board_home)
-    fresh = TestClient(create_app(Workspace.resolve(board_home)), base_url="http://127.0.0.1")
-    again = get_json(fresh, "/rates.json?period=2013")
-    assert again["afr"]["job"] == first["afr"]["job"]
-    assert job_count(board_home) == made
+def test_a_period_nobody_made_is_computed_for_the_page_and_not_saved(
+    client: TestClient, board_home: Path
+) -> None:
+    before = job_count(board_home)
+    data = get_json(client, "/rates.json?period=2013")
+    assert data["period"]["label"] == "2013"
+    assert data["period"]["start"] == "2013-01-01" and data["period"]["end"] == "2013-12-31"
+    assert data["afr"]["job"] is None and data["afr"]["downloads"] == {}
+    assert "`drivestats afr --period 2013`" in data["afr"]["computed"]
+    assert data["afr"]["rows"] and data["afr"]["all"]["failures"] > 0
+    assert "The data ends on" in data["afr"]["caption"]
+    page = client.get("/rates?period=2013").text
+    assert '<p class="computed">' in page and "<code>drivestats afr --period 2013</code>" in page
+    assert page.count('<svg class="interval"') == len(data["afr"]["rows"]) + 1
+    assert job_count(board_home) == before, "looking at a period made a job"
+
+
+def test_the_table_computed_for_a_page_is_the_afr_jobs_table(
+    board_home: Path, tmp_path: Path
+) -> None:
+    home = copy_of(board_home, tmp_path / "home")
+    client = board_of(home)
+    computed = get_json(client, "/rates.json?period=2013Q3")
+    assert computed["afr"]["job"] is None
+    # What `drivestats afr --period 2013Q3` makes, the same call the CLI makes.
+    job = rates.afr(Workspace.resolve(home), period="2013Q3")
+    assert not job.reused
+    table = rates.read_rows(job, "afr.json")
+    assert computed["afr"]["rows"] == [r for r in table if r["model"] != rates.ALL_MODELS]
+    assert computed["afr"]["all"] == table[-1] and table[-1]["model"] == rates.ALL_MODELS
+    assert computed["afr"]["caption"] == rates.caption_of(job.manifest["notes"])
+    assert computed["period"] == {"requested": "2013Q3", **job.manifest["notes"]["period"]}
+    # Once made, the same board shows the job instead, with the same numbers.
+    shown = get_json(client, "/rates.json?period=2013Q3")
+    assert shown["afr"]["job"]["id"] == job.id and shown["afr"]["computed"] is None
+    assert shown["afr"]["rows"] == computed["afr"]["rows"]
+    assert "afr.csv" in shown["afr"]["downloads"]
+
+
+def test_the_quarterly_trend_computed_here_is_the_demos_job(board_home: Path) -> None:
+    workspace = Workspace.resolve(board_home)
+    board = views.Board(workspace)
+    fleet = board.fleet()
+    assert fleet is not None and fleet.current
+    for period, by in (("lifetime", "quarter"), ("lifetime", None)):
+        job = board.afr_job(fleet, period, by)
+        assert job is not None, (period, by)
+        chosen = rates.resolved_period(period, fleet.job, None)
+        table = views.computed_afr(str(fleet.job.dir), chosen, by)
+        assert table.rows == rates.read_rows(job, "afr.json")
+        assert table.notes == job.manifest["notes"]
 
 
 def test_a_bad_period_keeps_the_picker_and_says_why(client: TestClient) -> None:
@@ -356,26 +431,61 @@ def test_the_board_only_reads(client: TestClient, method: str, path: str) -> Non
     assert response.headers["allow"] == "GET, HEAD"
 
 
-def test_pages_change_nothing_in_the_store_or_results(board_home: Path) -> None:
-    def snapshot() -> dict[str, object]:
-        files = {}
-        for folder in ("store", "results", "data"):
-            for path in sorted((board_home / folder).rglob("*")):
-                stat = path.lstat()
-                files[str(path)] = (stat.st_size, stat.st_mtime_ns)
-        connection = sqlite3.connect(board_home / "catalog.sqlite")
-        tables = {
-            table: connection.execute(f"select * from {table} order by 1").fetchall()
-            for table in ("sources", "days")
-        }
-        connection.close()
-        return {"files": files, "tables": tables}
+SIDECARS = ("catalog.sqlite-wal", "catalog.sqlite-shm")
 
-    before = snapshot()
-    client = TestClient(create_app(Workspace.resolve(board_home)), base_url="http://127.0.0.1")
-    for path in [*PAGES, "/rates?period=2013Q2", "/rates?period=latest"]:
-        assert client.get(path).status_code == 200
-    assert snapshot() == before
+
+def snapshot(home: Path) -> dict[str, object]:
+    """Every file and folder of a workspace (size, mtime, links) and every catalog table."""
+    files = {}
+    for path in sorted(home.rglob("*")):
+        # SQLite's own sidecars: a reader of a WAL database creates them empty if missing and
+        # marks its place in the -shm; neither holds the catalog's data.
+        if path.name not in SIDECARS:
+            stat = path.lstat()
+            files[str(path.relative_to(home))] = (stat.st_size, stat.st_mtime_ns, stat.st_nlink)
+    connection = sqlite3.connect(f"{(home / 'catalog.sqlite').as_uri()}?mode=ro", uri=True)
+    tables = {
+        table: connection.execute(f"select * from {table} order by rowid").fetchall()
+        for table in ("sources", "days", "jobs", "job_runs", "job_outputs")
+    }
+    connection.close()
+    assert tables["jobs"] and tables["job_runs"] and any(p.startswith("jobs/") for p in files)
+    return {"files": files, "tables": tables}
+
+
+BROWSED_PERIODS = ["lifetime", "latest", "2013", "2013Q2", "2013Q3", "2013-05-01..2013-06-30"]
+
+
+def browse_everything(client: TestClient, home: Path) -> None:
+    """Every page, with its JSON, each AFR period above, every job, and a bad request or two."""
+    paths = [*PAGES, *(f"/rates?period={p}" for p in BROWSED_PERIODS), "/jobs?stage=afr"]
+    for row in jobs.recent_jobs(Workspace.resolve(home)):
+        paths += [f"/jobs/{row['id']}", f"/jobs/{row['id']}?files=all"]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+        twin = path + ("&" if "?" in path else "?") + "format=json"
+        assert client.get(twin).status_code == 200, twin
+    assert client.get("/rates?period=1999").status_code == 400
+    assert client.get("/jobs/no-such-job").status_code == 404
+    assert (
+        client.get("/files/results/movie.mp4", headers={"Range": "bytes=0-99"}).status_code == 206
+    )
+
+
+def test_browsing_writes_nothing_even_over_stale_fleet_tables(
+    board_home: Path, tmp_path: Path
+) -> None:
+    home = copy_of(board_home, tmp_path / "home")
+    before = snapshot(home)
+    browse_everything(board_of(home), home)
+    assert snapshot(home) == before
+    # One more day imported: the fleet tables no longer cover the store.
+    import_days(home, tmp_path / "more", [day_after(stored_span(home)[1])])
+    before = snapshot(home)
+    client = board_of(home)
+    assert get_json(client, "/fleet.json")["stale"] is not None
+    browse_everything(client, home)
+    assert snapshot(home) == before
 
 
 def test_other_hosts_are_refused(client: TestClient) -> None:
@@ -399,6 +509,64 @@ def test_pages_load_nothing_from_elsewhere(client: TestClient) -> None:
 
 
 # --- an empty workspace and the command line ------------------------------------------
+
+
+def test_stale_fleet_tables_say_where_they_stop(board_home: Path, tmp_path: Path) -> None:
+    home = copy_of(board_home, tmp_path / "home")
+    until = stored_span(home)[1]
+    demo = get_json(board_of(home), "/rates.json")
+    new_day = day_after(until)
+    import_days(home, tmp_path / "more", [new_day])
+    client = board_of(home)
+    for path in ("/index.json", "/rates.json", "/fleet.json"):
+        stale = get_json(client, path)["stale"]
+        assert stale["until"] == until and stale["store_last_day"] == new_day, path
+        assert f"The store has days after {until}" in stale["message"]
+        assert stale["job"]["id"] == demo["fleet_job"]["id"]
+    assert get_json(client, "/fleet.json")["figures"]["last_day"] == until
+    # The demo's jobs over those tables are still found and shown, not recomputed.
+    shown = get_json(client, "/rates.json")
+    for part in ("afr", "trend", "survival"):
+        assert shown[part]["job"] == demo[part]["job"], part
+    assert shown["afr"]["rows"] == demo["afr"]["rows"]
+    computed = get_json(client, "/rates.json?period=2013Q3")
+    assert computed["afr"]["job"] is None and computed["period"]["end"] == "2013-09-30"
+    for page in ("/", "/rates", "/fleet"):
+        text = client.get(page).text
+        assert '<p class="notice"' in text and "<code>drivestats afr</code>" in text, page
+    assert '<p class="notice"' not in board_of(board_home).get("/rates").text
+    # Once made again, the pages are up to date.
+    rates.afr(Workspace.resolve(home), period="lifetime")
+    assert get_json(client, "/rates.json")["stale"] is None
+    assert get_json(client, "/fleet.json")["figures"]["last_day"] == new_day
+
+
+def test_imported_days_without_figures_say_what_to_run(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    import_days(home, tmp_path / "days", ["2016-01-01", "2016-01-02", "2016-01-03"])
+    client = board_of(home)
+    before = snapshot(home)
+    for path in ("/", "/rates", "/fleet"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert (
+            "The store holds 3 days" in response.text
+            and "<code>drivestats afr</code>" in response.text
+        )
+    assert get_json(client, "/rates.json")["empty"] is True
+    assert snapshot(home) == before
+    # The fleet tables and the lifetime table made; no quarterly table, no survival curves.
+    job = rates.afr(Workspace.resolve(home), period="lifetime")
+    data = get_json(client, "/rates.json")
+    assert data["empty"] is False and data["afr"]["job"]["id"] == job.id
+    assert data["trend"]["job"] is None
+    assert "`drivestats afr --period lifetime --by quarter`" in data["trend"]["computed"]
+    assert [q["period"] for q in data["trend"]["quarters"]] == ["2016Q1"]
+    assert data["survival"]["job"] is None
+    assert "`drivestats survival`" in data["survival"]["empty_message"]
+    page = client.get("/rates").text
+    assert "<code>drivestats survival</code>" in page and 'id="survival"' not in page
+    assert get_json(client, "/index.json")["figures"]["afr"]["job"]["id"] == job.id
 
 
 def test_an_empty_workspace_shows_what_to_do(tmp_path: Path) -> None:
