@@ -15,6 +15,8 @@ import json
 import os
 import queue
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -398,13 +400,35 @@ def _run_segments(
 def _start_worker(progress: Any) -> None:
     global _frame_listener
     _frame_listener = progress.put
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+# Cleared while a worker builds a segment, so that it finishes the segment before leaving.
+_idle = threading.Event()
+_idle.set()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Leave when the main process is gone (killed), after the segment in hand is finished.
+
+    Workers would otherwise wait forever on a task queue nobody writes to; finishing
+    the segment first means the next run reuses it.
+    """
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    _idle.wait()
+    os._exit(1)
 
 
 def _segment_in_worker(
     home: str, params: dict[str, Any], fleet_job: jobs.JobResult
 ) -> jobs.JobResult:
     """Build one segment job in a worker process (a module-level function, so spawn can find it)."""
-    return jobs.run(Workspace(Path(home)), SEGMENT, params, upstream=[fleet_job])
+    _idle.clear()
+    try:
+        return jobs.run(Workspace(Path(home)), SEGMENT, params, upstream=[fleet_job])
+    finally:
+        _idle.set()
 
 
 def _drain(progress: Any, heard: Callable[[int], None]) -> None:
