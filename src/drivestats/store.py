@@ -20,7 +20,7 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -112,8 +112,11 @@ def _build_import(context: jobs.JobContext) -> None:
     (context.dir / "days").mkdir()
     in_flight = 2 if max(m.unpacked_size for m in chosen) < _PARALLEL_BELOW_BYTES else 1
 
-    def convert(member: read.Member) -> tuple[read.Member, dict[str, Any], pa.Array]:
-        table = read.read_day(member)
+    def convert(
+        job: tuple[read.Member, Future[bytes]],
+    ) -> tuple[read.Member, dict[str, Any], pa.Array]:
+        member, data = job
+        table = read.read_day(member, data.result())
         write_day(table, context.dir / "days" / f"{member.day}.parquet")
         info = {
             "member": member.name,
@@ -126,12 +129,15 @@ def _build_import(context: jobs.JobContext) -> None:
     serials: list[pa.Array] = []
     days: dict[str, dict[str, Any]] = {}
     done_bytes = total_rows = 0
-    for member, info, unique_serials in _in_order(convert, chosen, in_flight):
-        days[member.day] = info
-        serials.append(unique_serials)
-        total_rows += info["rows"]
-        done_bytes += member.size
-        listener.advanced(source, done_bytes, total_rows)
+    # The next member is decompressed (zlib releases the GIL) while this one is converted.
+    with ThreadPoolExecutor(max_workers=1) as fetcher:
+        fetched = _prefetched(fetcher, read.member_bytes, chosen, ahead=in_flight + 1)
+        for member, info, unique_serials in _in_order(convert, fetched, in_flight):
+            days[member.day] = info
+            serials.append(unique_serials)
+            total_rows += info["rows"]
+            done_bytes += member.size
+            listener.advanced(source, done_bytes, total_rows)
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
@@ -143,7 +149,27 @@ def write_day(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, use_dictionary=text, **PARQUET_OPTIONS)
 
 
-def _in_order(function: Callable[[Any], Any], items: list[Any], in_flight: int) -> Iterator[Any]:
+def _prefetched(
+    pool: ThreadPoolExecutor, function: Callable[[Any], Any], items: list[Any], ahead: int
+) -> Iterator[tuple[Any, Future[Any]]]:
+    """(item, future of function(item)) pairs, with up to `ahead` futures started in advance."""
+    pending: deque[tuple[Any, Future[Any]]] = deque()
+    queue = iter(items)
+    try:
+        for item in queue:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) > ahead:
+                yield pending.popleft()
+        while pending:
+            yield pending.popleft()
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _in_order(
+    function: Callable[[Any], Any], items: Iterable[Any], in_flight: int
+) -> Iterator[Any]:
     """function over items on threads, at most in_flight at once, results in the items' order."""
     with ThreadPoolExecutor(max_workers=in_flight) as pool:
         pending: deque[Future[Any]] = deque()

@@ -10,11 +10,8 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,14 +38,12 @@ class Member:
     def in_zip(self) -> bool:
         return self.name != str(self.source)
 
-    @contextmanager
-    def open(self) -> Iterator[BinaryIO]:
+    def read_bytes(self) -> bytes:
+        """The whole member, decompressed (and CRC-checked for a zip member)."""
         if not self.in_zip:
-            with open(self.source, "rb") as handle:
-                yield handle
-            return
-        with zipfile.ZipFile(self.source) as archive, archive.open(self.name) as handle:
-            yield handle  # type: ignore[misc]
+            return self.source.read_bytes()
+        with zipfile.ZipFile(self.source) as archive:
+            return archive.read(self.name)
 
 
 def is_daily_csv(name: str) -> bool:
@@ -104,16 +99,28 @@ def _day_of(name: str) -> str:
     return match.group(1)
 
 
-def read_day(member: Member) -> pa.Table:
-    """One day as a typed table in the store's schema, with model_clean and vendor added."""
+def member_bytes(member: Member) -> bytes:
+    """A member's CSV text, decompressed and checked; a clear error if the zip is damaged."""
     try:
-        header = _header_of(member)
-        missing = [c for c in bb.REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise _error(member, f"missing required column(s) {', '.join(missing)}", line=1)
-        table = _parse(member, header)
+        return member.read_bytes()
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise _error(member, f"corrupt or truncated data ({error})") from None
+
+
+def read_day(member: Member, data: bytes | None = None) -> pa.Table:
+    """One day as a typed table in the store's schema, with model_clean and vendor added.
+
+    ``data`` is the member's text if already read (see member_bytes).
+    """
+    # Decompressing first and parsing from memory is faster than parsing from the zip
+    # stream (no Python read calls inside the parser); one day is at most ~130 MB.
+    if data is None:
+        data = member_bytes(member)
+    header = _header_of(member, data)
+    missing = [c for c in bb.REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise _error(member, f"missing required column(s) {', '.join(missing)}", line=1)
+    table = _parse(member, data, header)
     table = _with_dates(member, table)
     for required in ("serial_number", "model", "failure"):
         column = table.column(required)
@@ -129,9 +136,8 @@ def _error(member: Member, message: str, line: int | None = None) -> BadInputErr
     )
 
 
-def _header_of(member: Member) -> list[str]:
-    with member.open() as handle:
-        start = handle.read(_HEADER_PEEK)
+def _header_of(member: Member, data: bytes) -> list[str]:
+    start = data[:_HEADER_PEEK]
     if not start.strip():
         raise _error(member, "empty file: no header line", line=1)
     first_line = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0]
@@ -157,27 +163,25 @@ def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
     )
 
 
-def _parse(member: Member, header: list[str]) -> pa.Table:
-    with member.open() as handle:
-        try:
-            return pacsv.read_csv(
-                handle,
-                read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True),
-                convert_options=_convert_options(header),
-            )
-        except pa.ArrowInvalid as error:
-            failure = str(error)
-    raise _explain(member, header, failure)
+def _parse(member: Member, data: bytes, header: list[str]) -> pa.Table:
+    try:
+        return pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True),
+            convert_options=_convert_options(header),
+        )
+    except pa.ArrowInvalid as error:
+        raise _explain(member, data, header, str(error)) from None
 
 
-def _explain(member: Member, header: list[str], failure: str) -> BadInputError:
+def _explain(member: Member, data: bytes, header: list[str], failure: str) -> BadInputError:
     """Turn a pyarrow parse error into one that names the line (found by a slower second pass)."""
     conversion = re.search(
         r"In CSV column #(\d+): .*?CSV conversion error to (\w+): invalid value '(.*)'", failure
     )
     if conversion:
         column = header[int(conversion.group(1))]
-        line = _first_line_failing(member, column, conversion.group(2))
+        line = _first_line_failing(data, column)
         return _error(
             member,
             f"column {column}: {conversion.group(3)!r} is not a valid {conversion.group(2)}",
@@ -189,16 +193,15 @@ def _explain(member: Member, header: list[str], failure: str) -> BadInputError:
         rows.append(row)
         return "error"
 
-    with member.open() as handle:
-        try:
-            pacsv.read_csv(
-                handle,
-                read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=False),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=remember),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}),
-            )
-        except pa.ArrowInvalid:
-            pass
+    try:
+        pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=remember),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}),
+        )
+    except pa.ArrowInvalid:
+        pass
     if rows:
         row = rows[0]
         return _error(
@@ -209,16 +212,15 @@ def _explain(member: Member, header: list[str], failure: str) -> BadInputError:
     return _error(member, f"unreadable CSV ({failure})")
 
 
-def _first_line_failing(member: Member, column: str, type_name: str) -> int | None:
-    with member.open() as handle:
-        text = pacsv.read_csv(
-            handle,
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[column],
-                column_types={column: pa.string()},
-                strings_can_be_null=True,
-            ),
-        ).column(column)
+def _first_line_failing(data: bytes, column: str) -> int | None:
+    text = pacsv.read_csv(
+        pa.BufferReader(data),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[column],
+            column_types={column: pa.string()},
+            strings_can_be_null=True,
+        ),
+    ).column(column)
     target = bb.stored_type(column)
     for index, value in enumerate(text.to_pylist()):
         if value is None:
@@ -258,10 +260,16 @@ def _with_dates(member: Member, table: pa.Table) -> pa.Table:
 
 def _with_derived_columns(table: pa.Table) -> pa.Table:
     # A day has a few dozen distinct models: clean and classify those, not every row.
-    encoded = pc.dictionary_encode(table.column("model")).combine_chunks()
+    model = table.column("model")
+    encoded = pc.dictionary_encode(model).combine_chunks()
     models = encoded.dictionary.to_pylist()
-    cleaned = pa.array([bb.clean_model(m) for m in models], pa.string())
+    clean = [bb.clean_model(m) for m in models]
+    # Most days carry no untidy model string: then the clean column is the model column.
+    if clean == models:
+        cleaned = model
+    else:
+        cleaned = pc.take(pa.array(clean, pa.string()), encoded.indices)
     vendors = pa.array([bb.vendor_of(m) for m in models], pa.string())
-    return table.append_column("model_clean", pc.take(cleaned, encoded.indices)).append_column(
+    return table.append_column("model_clean", cleaned).append_column(
         "vendor", pc.take(vendors, encoded.indices)
     )
