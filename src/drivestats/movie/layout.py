@@ -310,9 +310,13 @@ def layout(
         if blocks is not None:
             if size < wanted:
                 drives = sum(m.drives for m in ordered)
+                hint = (
+                    "pick --size 3840x2160 for bigger cells"
+                    if width * height < 3840 * 2160
+                    else "a larger --size gives bigger cells"
+                )
                 notes.append(
-                    f"cells shrunk from {wanted} px to {size} px to fit {drives:,} drives; "
-                    "a larger --size (e.g. 3840x2160) gives bigger cells"
+                    f"cells shrunk from {wanted} px to {size} px to fit {drives:,} drives; {hint}"
                 )
             return Layout(width, height, size, tuple(blocks), box, typography, tuple(notes))
     # Even 1-px cells do not fit: gather the smallest models, fewest first, into one block.
