@@ -4,8 +4,9 @@ A frame is drawn once in full (at the first frame a worker renders); after that
 only the cells whose colour changes, labels of models that appear and the date
 text are repainted into the same buffer. Rings are blended on top just before a
 frame is handed out and taken off again afterwards, so the buffer always holds
-the ring-free state. Text is rendered into patches of the background once and
-pasted, never redrawn per frame.
+the ring-free state. Labels are rendered into patches of the background once
+and pasted when their model appears; the date box is redrawn only when its day
+changes.
 """
 
 from __future__ import annotations
