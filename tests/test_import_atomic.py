@@ -119,10 +119,10 @@ def test_kill_9_at_any_moment_leaves_store_as_before_and_next_run_completes(tmp_
 
 def test_two_imports_at_once_wait_for_each_other(tmp_path):
     home = tmp_path / "home"
-    first = many_days_zip(tmp_path / "data_A.zip", "2013-05-01", 12)
-    second = many_days_zip(tmp_path / "data_B.zip", "2013-06-01", 12)
+    first = many_days_zip(tmp_path / "data_A.zip", "2013-05-01", 60)
+    second = many_days_zip(tmp_path / "data_B.zip", "2013-07-01", 12)
     one = import_process(home, first)
-    time.sleep(0.5)
+    wait_until_store_locked(home / "store" / ".lock", one)
     two = import_process(home, second)
     out_one, _ = one.communicate(timeout=300)
     out_two, _ = two.communicate(timeout=300)
@@ -130,4 +130,22 @@ def test_two_imports_at_once_wait_for_each_other(tmp_path):
     assert two.returncode == 0, out_two
     assert "another import is running" in out_one + out_two
     assert_consistent(home)
-    assert len(store_state(home)) == 24
+    assert len(store_state(home)) == 72
+
+
+def wait_until_store_locked(lock: Path, process: subprocess.Popen) -> None:
+    """Return once another process holds the store's lock (the first import is under way)."""
+    import fcntl
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        assert process.poll() is None, "the first import ended before it was seen holding the lock"
+        if lock.exists():
+            with open(lock, "a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    return
+        time.sleep(0.01)
+    raise AssertionError("the first import never took the store's lock")
