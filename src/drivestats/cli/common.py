@@ -83,8 +83,10 @@ def render_rows(
     from rich.table import Table
 
     table = Table(title=title)
-    for name in names:
-        table.add_column(name, justify="right" if _numeric(rows, name) else "left")
+    for position, name in enumerate(names):
+        # The first column is the row's key (a job id, a model): never wrapped or cut.
+        key = position == 0
+        table.add_column(name, justify="right" if _numeric(rows, name) else "left", no_wrap=key)
     for row in rows:
         table.add_row(*(_cell(row.get(k)) for k in names))
     console().print(table)

@@ -26,15 +26,22 @@ def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_for
     rows = rows[:limit] if limit else rows
     for row in rows:
         row["parameters"] = _short_parameters(json.loads(row["parameters"]))
+        row["created"] = row["created"].replace("T", " ").split("+")[0]
     columns = ["id", "stage", "parameters", "created", "seconds", "reused"]
     print_rows(rows, output_format, columns=columns)
 
 
 def _short_parameters(parameters: dict[str, Any]) -> str:
+    """Parameters in one short line: unset ones left out, long lists counted, paths by name."""
     shown = []
     for key, value in parameters.items():
-        text = Path(value).name if key == "path" and isinstance(value, str) else value
-        shown.append(f"{key}={text}")
+        if value is None or value is False or value == []:
+            continue
+        if key == "path" and isinstance(value, str):
+            value = Path(value).name
+        elif isinstance(value, list | tuple) and len(value) > 2:
+            value = f"[{value[0]}, … {len(value)} in all]"
+        shown.append(f"{key}={value}")
     return " ".join(shown)
 
 
