@@ -234,3 +234,23 @@ def test_bad_options_are_one_clear_error(samples_home: Path, option, message) ->
     result = run_cli(samples_home, "movie", "--workers", "1", *option)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_layout_file_moves_a_block(samples_home: Path, tmp_path: Path) -> None:
+    placement = tmp_path / "layout.txt"
+    placement.write_text("# x y model\n200 300 ST3000DM001\n")
+    out = tmp_path / "moved.png"
+    args = ("--size", SMALL, "--layout", str(placement), "--out", str(out))
+    result = run_cli(samples_home, "frame", "2013-04-19", *args)
+    assert result.exit_code == 0, result.output
+    workspace = Workspace.resolve(samples_home)
+    fleet = fleet_tables(workspace)
+    spec = movie_spec(fleet, look=Look(640, 360, layout=((200, 300, "ST3000DM001"),)))
+    placed = scene(fleet, spec).layout
+    block = next(b for b in placed.blocks if b.key == "ST3000DM001")
+    assert (block.x, block.bottom) == (200, 300)
+    # The first ST3000DM001 drive sits at the block's bottom-left: a lit cell there.
+    with Image.open(out) as image:
+        frame = np.asarray(image.convert("RGB"))
+    y, x = 300 - placed.cell, 200
+    assert tuple(frame[y, x]) != (64, 64, 64)
