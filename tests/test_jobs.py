@@ -213,3 +213,24 @@ def test_reuse_only_writes_nothing_and_names_a_missing_job(samples, home):
     assert found.id == made.id and found.reused
     with sqlite3.connect(home / "catalog.sqlite") as connection:
         assert connection.execute("select count(*) from job_runs").fetchone() == runs_before
+
+
+def test_show_finds_an_edited_poster_by_its_embedded_job_id(samples, home, tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    from drivestats.movie.encode import PNG_JOB_KEY
+
+    run_cli(home, "import", *map(str, samples[:2]))
+    poster = tmp_path / "poster.png"
+    made = run_cli(home, "frame", "2013-04-11", "--size", "640x360", "--out", str(poster))
+    assert made.exit_code == 0, made.output
+    with Image.open(poster) as image:
+        job_id = image.text[PNG_JOB_KEY]
+        edited = image.convert("RGB")
+    edited.putpixel((0, 0), (255, 0, 255))  # someone touched it up: a new sha256
+    info = PngImagePlugin.PngInfo()
+    info.add_text(PNG_JOB_KEY, job_id)
+    copy = tmp_path / "touched-up.png"
+    edited.save(copy, pnginfo=info)
+    tree = json.loads(run_cli(home, "show", str(copy), "--json").output)
+    assert tree["id"] == job_id and tree["stage"] == "movie-frame"

@@ -365,23 +365,39 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
         raise DrivestatsError(f"{path} is neither a job id nor a file")
     digest = file_sha256(resolved)
     rows = catalog.query(workspace, "select job_id from job_outputs where sha256 = ?", (digest,))
-    if not rows:
-        raise DrivestatsError(f"no job in {workspace.home} made a file with the sha256 of {path}")
-    return rows[0]["job_id"]
+    if rows:
+        return rows[0]["job_id"]
+    # A movie or poster carries its job id in its metadata, even after re-encoding or editing.
+    from drivestats.movie.encode import embedded_job_id
+
+    embedded = embedded_job_id(resolved) if resolved.suffix.lower() in (".png", ".mp4") else None
+    if embedded:
+        return embedded
+    raise DrivestatsError(f"no job in {workspace.home} made a file with the sha256 of {path}")
 
 
-def lineage(workspace: Workspace, identity: str) -> dict[str, Any]:
-    """The tree from a job down through its upstream jobs to the raw input files."""
+def lineage(workspace: Workspace, identity: str, seen: set[str] | None = None) -> dict[str, Any]:
+    """The tree from a job down through its upstream jobs to the raw input files.
+
+    A job reached a second time (a movie's segments share one fleet-tables job) is
+    listed with ``"repeated": true`` and no subtree, so the tree stays readable.
+    """
+    seen = set() if seen is None else seen
     job = load(workspace, identity)
     manifest = job.manifest
-    return {
+    node: dict[str, Any] = {
         "id": job.id,
         "stage": job.stage,
         "parameters": manifest["parameters"],
         "outputs": manifest["outputs"],
         "files": manifest["inputs"]["files"],
-        "upstream": [lineage(workspace, parent) for parent in manifest["inputs"]["jobs"]],
+        "upstream": [],
     }
+    if job.id in seen:
+        return {**node, "files": [], "repeated": True}
+    seen.add(job.id)
+    node["upstream"] = [lineage(workspace, parent, seen) for parent in manifest["inputs"]["jobs"]]
+    return node
 
 
 def verify(workspace: Workspace, identity: str) -> dict[str, Any]:

@@ -82,6 +82,9 @@ def _label(node: dict[str, Any]) -> str:
 
 
 def _grow(branch: Any, node: dict[str, Any], file_limit: int) -> None:
+    if node.get("repeated"):
+        branch.add("[dim](its inputs are shown above)[/]")
+        return
     files = node["files"]
     for entry in files[: file_limit or None]:
         branch.add(f"[green]{entry['name']}[/]  sha256 {entry['sha256']}")

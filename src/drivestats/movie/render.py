@@ -139,7 +139,7 @@ def _build_segment(context: jobs.JobContext) -> None:
     spec = MovieSpec.from_params(context.params["movie"])
     first, count = context.params["first_frame"], context.params["frames"]
     painter = _painter(_fleet_of(context), spec)
-    comment = _own_id(SEGMENT, context)
+    comment = context.id
     reported = 0
     with Encoder(context.dir / "segment.mp4", spec.width, spec.height, spec.fps, comment) as out:
         for done, frame in enumerate(painter.frames(first, count), start=1):
@@ -160,7 +160,7 @@ def _build_movie(context: jobs.JobContext) -> None:
     concat(
         [job.output("segment.mp4") for job in segments],
         context.dir / "movie.mp4",
-        _own_id(MOVIE, context),
+        context.id,
     )
     context.rows["frames"] = sum(job.manifest["parameters"]["frames"] for job in segments)
     context.rows["segments"] = len(segments)
@@ -173,7 +173,7 @@ def _build_frame(context: jobs.JobContext) -> None:
     painter = Painter(scene(_fleet_of(context), spec))
     number = day_number(context.params["day"]) - day_number(spec.start)
     frame = painter.still(number)
-    (context.dir / "frame.png").write_bytes(png_bytes(frame, _own_id(FRAME, context)))
+    (context.dir / "frame.png").write_bytes(png_bytes(frame, context.id))
     context.notes["layout"] = list(painter.scene.layout.notes)
 
 
@@ -196,11 +196,6 @@ def _fleet_of(context: jobs.JobContext) -> jobs.JobResult:
     if len(found) != 1:
         raise DrivestatsError("a movie job needs exactly one fleet-tables job upstream")
     return found[0]
-
-
-def _own_id(stage: jobs.Stage, context: jobs.JobContext) -> str:
-    """The id of the job being built (the same formula jobs.run used), to write into the file."""
-    return jobs.job_id(stage, context.params, context.inputs, [job.id for job in context.upstream])
 
 
 # --- planning and running -----------------------------------------------------
