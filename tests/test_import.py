@@ -149,6 +149,11 @@ def test_day_in_two_sources_is_stored_once_later_wins(home, tmp_path):
             "line 3: column capacity_bytes: 'lots' is not a valid int64",
         ),
         (
+            "bad SMART value",
+            "{h},smart_9_raw\n2013-04-10,A,ST1,1,0,5\n2013-04-10,B,ST1,1,0,7.5\n",
+            "line 3: column smart_9_raw: '7.5' is not a valid int64",
+        ),
+        (
             "bad boolean",
             "{h}\n2013-04-10,A,ST1,1,maybe\n",
             "line 2: column failure: 'maybe' is not a valid bool",

@@ -185,3 +185,31 @@ def test_column_sets_per_period_match_reference_counts():
     }
     for day, count in expected.items():
         assert len(bb.columns_for_day(day)) == count, day
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "bare CR"])
+def test_days_cut_into_small_chunks_read_the_same(tmp_path, monkeypatch, newline):
+    from drivestats.backblaze import read
+
+    rows = [f"2018-02-25,S{i:04d},ST4000DM000,4000787030016,{int(i % 7 == 0)}" for i in range(300)]
+    path = write_day(tmp_path, "2018-02-25", CORE, rows, newline=newline)
+    whole = only_day(path)
+    monkeypatch.setattr(read, "_CHUNK", 97)  # cut mid-line everywhere; chunks end at line ends
+    chunked = only_day(path)
+    assert chunked.equals(whole)
+    assert chunked.num_rows == 300
+    assert chunked.column("serial_number").to_pylist()[-1] == "S0299"
+
+
+def test_bad_date_in_a_later_chunk_names_its_line(tmp_path, monkeypatch):
+    from drivestats.backblaze import read
+    from drivestats.errors import BadInputError
+
+    rows = [f"2018-01-05,S{i:04d},ST4000DM000,4000787030016,0" for i in range(200)]
+    rows[150] = "2018-13-45,BAD,ST4000DM000,4000787030016,0"
+    path = write_day(tmp_path, "2018-01-05", CORE, rows)
+    monkeypatch.setattr(read, "_CHUNK", 500)
+    with pytest.raises(BadInputError) as raised:
+        only_day(path)
+    assert raised.value.line == 152  # header is line 1, rows[0] is line 2
+    assert "unparsable date '2018-13-45'" in str(raised.value)

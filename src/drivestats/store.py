@@ -18,6 +18,8 @@ import fcntl
 import itertools
 import json
 import os
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -93,12 +95,6 @@ class ImportReport:
 # --- the import stage ---------------------------------------------------------
 
 
-# Days bigger than this are converted one at a time, so that peak memory stays
-# well under 2 GB; smaller ones two at a time, overlapping one's Parquet write
-# with the next one's parse (both release the GIL).
-_PARALLEL_BELOW_BYTES = 64 << 20
-
-
 def _build_import(context: jobs.JobContext) -> None:
     """Read every daily member of one source and write each day as Parquet into the job folder."""
     source = Path(context.params["path"])
@@ -110,21 +106,30 @@ def _build_import(context: jobs.JobContext) -> None:
         context.notes["duplicate_members_ignored"] = duplicates
     chosen = list(latest.values())
     (context.dir / "days").mkdir()
-    in_flight = 2 if max(m.unpacked_size for m in chosen) < _PARALLEL_BELOW_BYTES else 1
+    # Two days at a time, each streamed in batches: memory stays bounded whatever a day's size.
+    in_flight = 2
 
     def convert(
         job: tuple[read.Member, Future[bytes]],
     ) -> tuple[read.Member, dict[str, Any], pa.Array]:
         member, data = job
-        table = read.read_day(member, data.result())
-        write_day(table, context.dir / "days" / f"{member.day}.parquet")
-        info = {
-            "member": member.name,
-            "rows": table.num_rows,
-            "failures": int(pc.sum(table.column("failure")).as_py() or 0),
-            "columns": table.num_columns - 2,
-        }
-        return member, info, pc.unique(table.column("serial_number"))
+        stream = read.day_stream(member, data.result())
+        counts = {"rows": 0, "failures": 0}
+        seen: list[pa.Array] = []
+
+        def counted(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+            for chunk in chunks:
+                counts["rows"] += chunk.num_rows
+                counts["failures"] += int(pc.sum(chunk.column("failure")).as_py() or 0)
+                seen.append(pc.unique(chunk.column("serial_number")))
+                yield chunk
+
+        write_day(
+            stream.schema, counted(stream.chunks), context.dir / "days" / f"{member.day}.parquet"
+        )
+        info = {"member": member.name, **counts, "columns": len(stream.schema) - 2}
+        unique = pc.unique(pa.concat_arrays(seen)) if seen else pa.array([], pa.string())
+        return member, info, unique
 
     serials: list[pa.Array] = []
     days: dict[str, dict[str, Any]] = {}
@@ -143,10 +148,35 @@ def _build_import(context: jobs.JobContext) -> None:
     context.notes["days"] = days
 
 
-def write_day(table: pa.Table, path: Path) -> None:
-    """One day as Parquet: zstd, dictionaries only for text (they only slow the SMART numbers)."""
-    text = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    pq.write_table(table, path, use_dictionary=text, **PARQUET_OPTIONS)
+def write_day(schema: pa.Schema, chunks: Iterator[pa.Table], path: Path) -> None:
+    """One day as Parquet, a row group per chunk, written on a thread while the next is parsed.
+
+    zstd; dictionaries only for text (they only slow the mostly empty SMART numbers).
+    """
+    text = [f.name for f in schema if pa.types.is_string(f.type)]
+    handoff: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with pq.ParquetWriter(path, schema, use_dictionary=text, **PARQUET_OPTIONS) as writer:
+                while (chunk := handoff.get()) is not None:
+                    writer.write_table(chunk, row_group_size=max(chunk.num_rows, 1))
+        except BaseException as error:  # noqa: BLE001 - raised again in the reading thread
+            failure.append(error)
+            while handoff.get() is not None:  # keep the reader from blocking on a full queue
+                pass
+
+    writer_thread = threading.Thread(target=write, name=f"write {path.name}")
+    writer_thread.start()
+    try:
+        for chunk in chunks:
+            handoff.put(chunk)
+    finally:
+        handoff.put(None)
+        writer_thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _prefetched(

@@ -48,6 +48,11 @@ def stored_type(column: str) -> pa.DataType:
     return pa.string()
 
 
+def is_smart(column: str) -> bool:
+    """True for smart_N_normalized and smart_N_raw."""
+    return bool(_SMART.match(column))
+
+
 def smart_columns(smart_ids: list[int]) -> list[str]:
     """The SMART column names, in Backblaze's order, for a list of attribute ids."""
     names = []

@@ -7,9 +7,11 @@ date style, boolean spellings, blank cells, columns that move between eras.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from drivestats.errors import BadInputError
 
 _HEADER_PEEK = 64 * 1024
 _BLOCK_SIZE = 1 << 20
+# Small enough that the allocator reuses the same memory chunk after chunk.
+_CHUNK = 8 << 20
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,19 @@ def member_bytes(member: Member) -> bytes:
         raise _error(member, f"corrupt or truncated data ({error})") from None
 
 
-def read_day(member: Member, data: bytes | None = None) -> pa.Table:
-    """One day as a typed table in the store's schema, with model_clean and vendor added.
+@dataclass
+class DayStream:
+    """One day as typed tables (one per chunk of text) in the store's schema, known up front."""
 
-    ``data`` is the member's text if already read (see member_bytes).
+    schema: pa.Schema
+    chunks: Iterator[pa.Table]
+
+
+def day_stream(member: Member, data: bytes | None = None) -> DayStream:
+    """One day, parsed in chunks of about 8 MB of text, typed, checked, derived columns added.
+
+    ``data`` is the member's text if already read (see member_bytes). Memory stays
+    bounded however big the day, and a writer can store one chunk while the next is parsed.
     """
     # Decompressing first and parsing from memory is faster than parsing from the zip
     # stream (no Python read calls inside the parser); one day is at most ~130 MB.
@@ -120,14 +134,56 @@ def read_day(member: Member, data: bytes | None = None) -> pa.Table:
     missing = [c for c in bb.REQUIRED_COLUMNS if c not in header]
     if missing:
         raise _error(member, f"missing required column(s) {', '.join(missing)}", line=1)
-    table = _parse(member, data, header)
-    table = _with_dates(member, table)
-    for required in ("serial_number", "model", "failure"):
-        column = table.column(required)
-        if column.null_count:
-            index = pc.index(pc.is_null(column), True).as_py()
-            raise _error(member, f"empty {required}", line=index + 2)
-    return _with_derived_columns(table)
+    tables = _parsed_chunks(member, data, header)
+    first = next(tables)
+    return DayStream(first.schema, itertools.chain([first], tables))
+
+
+def read_day(member: Member, data: bytes | None = None) -> pa.Table:
+    """One day as one typed table in the store's schema, with model_clean and vendor added."""
+    stream = day_stream(member, data)
+    return pa.concat_tables(stream.chunks)
+
+
+def _text_chunks(data: bytes) -> Iterator[pa.Buffer]:
+    """The text cut into pieces of about _CHUNK bytes, each ending at a line end."""
+    whole = pa.py_buffer(data)
+    start = 0
+    while True:
+        end = min(start + _CHUNK, len(data))
+        if end < len(data):
+            found = _LINE_END.search(data, end)
+            end = found.end() if found else len(data)
+        yield whole.slice(start, end - start)
+        if end >= len(data):
+            return
+        start = end
+
+
+def _parsed_chunks(member: Member, data: bytes, header: list[str]) -> Iterator[pa.Table]:
+    """Each chunk parsed on all cores into the store's types, checked, with its line numbers."""
+    options = _convert_options(header)
+    rows_before = 0
+    for index, chunk in enumerate(_text_chunks(data)):
+        read_options = pacsv.ReadOptions(
+            block_size=_BLOCK_SIZE,
+            use_threads=True,
+            column_names=None if index == 0 else header,
+        )
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(chunk), read_options=read_options, convert_options=options
+            )
+        except pa.ArrowInvalid as error:
+            raise _explain(member, data, header, str(error)) from None
+        table = _with_smart_types(member, data, _with_dates(member, table, rows_before))
+        for required in ("serial_number", "model", "failure"):
+            column = table.column(required)
+            if column.null_count:
+                at = pc.index(pc.is_null(column), True).as_py()
+                raise _error(member, f"empty {required}", line=rows_before + at + 2)
+        rows_before += table.num_rows
+        yield _with_derived_columns(table)
 
 
 def _error(member: Member, message: str, line: int | None = None) -> BadInputError:
@@ -148,8 +204,14 @@ def _header_of(member: Member, data: bytes) -> list[str]:
 
 
 def _column_types(header: list[str]) -> dict[str, pa.DataType]:
-    # The date is parsed afterwards: one day in 2018 writes it as 2/25/18.
-    return {name: (pa.string() if name == "date" else bb.stored_type(name)) for name in header}
+    # The date is parsed afterwards: one day in 2018 writes it as 2/25/18. SMART columns
+    # are left to inference (an empty one parses as the null type, far cheaper than
+    # int64) and made int64 afterwards by _with_smart_types.
+    return {
+        name: (pa.string() if name == "date" else bb.stored_type(name))
+        for name in header
+        if not bb.is_smart(name)
+    }
 
 
 def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
@@ -161,17 +223,6 @@ def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-
-
-def _parse(member: Member, data: bytes, header: list[str]) -> pa.Table:
-    try:
-        return pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=True),
-            convert_options=_convert_options(header),
-        )
-    except pa.ArrowInvalid as error:
-        raise _explain(member, data, header, str(error)) from None
 
 
 def _explain(member: Member, data: bytes, header: list[str], failure: str) -> BadInputError:
@@ -236,7 +287,20 @@ def _first_line_failing(data: bytes, column: str) -> int | None:
     return None
 
 
-def _with_dates(member: Member, table: pa.Table) -> pa.Table:
+def _value_at(data: bytes, column: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    text = pacsv.read_csv(
+        pa.BufferReader(data),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[column], column_types={column: pa.string()}
+        ),
+    ).column(column)
+    return text[line - 2].as_py()
+
+
+def _with_dates(member: Member, table: pa.Table, rows_before: int = 0) -> pa.Table:
+    """The date column parsed (ISO, or 2/25/18 on one day of 2018); lines counted from the file's top."""
     text = table.column("date")
     position = table.schema.get_field_index("date")
     try:
@@ -250,12 +314,36 @@ def _with_dates(member: Member, table: pa.Table) -> pa.Table:
         if pc.any(bad).as_py():
             index = pc.index(bad, True).as_py()
             value = text[index].as_py()
-            raise _error(member, f"unparsable date {value!r}", line=index + 2) from None
+            raise _error(
+                member, f"unparsable date {value!r}", line=rows_before + index + 2
+            ) from None
         dates = pc.cast(parsed, pa.date32())
     if dates.null_count:
         index = pc.index(pc.is_null(dates), True).as_py()
-        raise _error(member, "empty date", line=index + 2)
+        raise _error(member, "empty date", line=rows_before + index + 2)
     return table.set_column(position, pa.field("date", pa.date32()), dates)
+
+
+def _with_smart_types(member: Member, data: bytes, table: pa.Table) -> pa.Table:
+    """Every SMART column as int64, whatever inference made of it; a clear error if it can't be."""
+    empty: pa.Array | None = None  # one all-null array serves every empty column (immutable)
+    for position, field in enumerate(table.schema):
+        if not bb.is_smart(field.name) or field.type == pa.int64():
+            continue
+        if field.type == pa.null():
+            empty = empty if empty is not None else pa.nulls(table.num_rows, pa.int64())
+            column = empty
+        else:
+            try:
+                column = table.column(position).cast(pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                line = _first_line_failing(data, field.name)
+                value = _value_at(data, field.name, line)
+                raise _error(
+                    member, f"column {field.name}: {value!r} is not a valid int64", line
+                ) from None
+        table = table.set_column(position, pa.field(field.name, pa.int64()), column)
+    return table
 
 
 def _with_derived_columns(table: pa.Table) -> pa.Table:
