@@ -134,3 +134,18 @@ def progress(quiet: bool = False, unit: str = "rows"):  # type: ignore[no-untype
         console=console(stderr=True),
         disable=quiet,
     )
+
+
+def frame_reporter(bar: Any, description: str = "movie"):  # type: ignore[no-untyped-def]
+    """An on_frames(done, total) callback drawing a bar with frames/s (hidden until frames come)."""
+    task = bar.add_task(description, total=None, rate="", visible=False, start=False)
+
+    def on_frames(done: int, total: int) -> None:
+        if not bar.tasks[task].started:
+            bar.start_task(task)  # the clock starts with the first frames, not with the command
+        elapsed = bar.tasks[task].elapsed or 0.0
+        # A reused movie reports all its frames at once: no rate to speak of.
+        rate = f"{done / elapsed:,.0f} frames/s" if elapsed > 0.5 and done else ""
+        bar.update(task, completed=done, total=total, rate=rate, visible=True)
+
+    return on_frames

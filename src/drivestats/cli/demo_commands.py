@@ -6,7 +6,7 @@ import time
 
 import click
 
-from drivestats.cli.common import console, pass_workspace, print_rows
+from drivestats.cli.common import console, pass_workspace
 from drivestats.workspace import Workspace
 
 
@@ -36,37 +36,28 @@ def demo_command(
     quiet: bool,
 ) -> None:
     """Synthesize a Backblaze-like fleet, import it, and make every result from it."""
-    from drivestats.cli.common import progress
+    from drivestats.cli.common import frame_reporter, progress
     from drivestats.demo import DemoOptions, DemoStep, run_demo
 
     out = console()
     out.print(f"workspace: {workspace.home}")
     began = time.perf_counter()
     with progress(quiet=quiet) as bar:
-        frames = bar.add_task("movie frames", total=None, rate="", visible=False)
-        frame_clock = {"start": 0.0}
-
-        def on_frames(done: int, total: int) -> None:
-            if not frame_clock["start"]:
-                frame_clock["start"] = time.perf_counter()
-            rate = done / max(time.perf_counter() - frame_clock["start"], 1e-6)
-            bar.update(
-                frames, completed=done, total=total, visible=True, rate=f"{rate:,.0f} frames/s"
-            )
+        on_frames = frame_reporter(bar, "movie frames")
 
         def on_step(step: DemoStep) -> None:
             verb = "reused" if step.reused else "made"
             bar.console.print(
-                f"[green]✓[/] {step.name:<26} {verb:<6} {step.seconds:6.1f} s  {step.result}"
+                f"[green]✓[/] {step.name:<25} {verb:<6} {step.seconds:5.1f} s  {step.job_id or ''}"
             )
+            bar.console.print(f"  [dim]→ {step.result}[/]", soft_wrap=True)
 
         options = DemoOptions(start=start, end=end, scale=scale, seed=seed, movie=not no_movie)
         steps = run_demo(workspace, options, on_step=on_step, on_frames=on_frames)
-    rows = [
-        {"step": s.name, "job": s.job_id or "", "reused": s.reused, "result": s.result}
-        for s in steps
-    ]
-    print_rows(rows, "table", title=f"drivestats demo: {time.perf_counter() - began:.1f} s")
+    reused = sum(step.reused for step in steps)
+    out.print(
+        f"demo done in {time.perf_counter() - began:.1f} s: {len(steps)} steps, {reused} reused."
+    )
     out.print(f"Results are in {workspace.results}")
     out.print(
         f"Browse them:  drivestats --home {workspace.home} board   (then open http://127.0.0.1:8520)"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from drivestats.cli.common import pass_workspace, progress
+from drivestats.cli.common import frame_reporter, pass_workspace, progress
 from drivestats.errors import DrivestatsError
 
 
@@ -102,12 +102,7 @@ def movie_command(
     from drivestats.movie.render import render_movie
 
     with progress(quiet=quiet, unit="frames") as bar:
-        task = bar.add_task("movie", total=None, rate="")
-
-        def on_frames(done: int, total: int) -> None:
-            elapsed = bar.tasks[task].elapsed or 0.0
-            rate = f"{done / elapsed:,.0f} frames/s" if elapsed > 0 and done else ""
-            bar.update(task, completed=done, total=total, rate=rate)
+        on_frames = frame_reporter(bar, "movie")
 
         result = render_movie(
             workspace,
