@@ -119,7 +119,12 @@ def measure(script: str, *args: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=int, default=265, help="days in the 2013-format zip (the real data_2013.zip has 265)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=265,
+        help="days in the 2013-format zip (the real data_2013.zip has 265)",
+    )
     parser.add_argument("--big-days", type=int, default=8)
     parser.add_argument(
         "--repeat", type=int, default=3, help="alternate bare/import runs; best of each"
