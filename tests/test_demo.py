@@ -35,3 +35,13 @@ def test_demo_makes_everything_then_reuses_everything(home):
     assert "made" not in second.output.split("drivestats demo:")[0]
     listed = json.loads(run_cli(home, "jobs", "--format", "json", "--limit", "0").output)
     assert all(row["reused"] >= 1 for row in listed if row["stage"] != "import")
+
+
+def test_demo_refuses_a_workspace_of_real_data(home, samples):
+    run_cli(home, "import", str(samples[0]))
+    before = sorted(p.name for p in (home / "store" / "days").rglob("*.parquet"))
+    result = run_cli(home, "demo", "--quiet", *SHORT)
+    assert result.exit_code != 0
+    assert "holds imported data" in result.output and "drivestats --home DIR demo" in result.output
+    assert sorted(p.name for p in (home / "store" / "days").rglob("*.parquet")) == before
+    assert not (home / "jobs" / "synthetic-zips").exists()

@@ -123,6 +123,18 @@ def test_day_in_two_sources_is_stored_once_later_wins(home, tmp_path):
         f"select count(*), count(*) filter (where failure) from '{store_glob(home)}'"
     ).fetchone()
     assert rows == (2, 1)
+    # Importing the older file again makes it the later import: it wins, and says so.
+    again = run_cli(home, "import", str(older))
+    assert "taking them back" in again.output
+    assert "2016-03-31: now from 2016-03-31.csv (was data_Q1_2016.zip)" in again.output
+    rows = duckdb.execute(f"select count(*) from '{store_glob(home)}'").fetchone()
+    assert rows == (1,)
+    sources = {
+        s["file"]: s for s in json.loads(run_cli(home, "sources", "--format", "json").output)
+    }
+    assert sources["2016-03-31.csv"]["days"] == sources["2016-03-31.csv"]["in_store"] == 1
+    assert sources["data_Q1_2016.zip"]["days"] == 1
+    assert sources["data_Q1_2016.zip"]["in_store"] == 0
 
 
 @pytest.mark.parametrize(
@@ -154,6 +166,11 @@ def test_day_in_two_sources_is_stored_once_later_wins(home, tmp_path):
             "line 3: column smart_9_raw: '7.5' is not a valid int64",
         ),
         (
+            "row of another day",
+            "{h}\n2013-04-10,A,ST1,1,0\n2013-04-21,B,ST1,1,0\n",
+            "line 3: a row dated 2013-04-21 in the file of 2013-04-10",
+        ),
+        (
             "bad boolean",
             "{h}\n2013-04-10,A,ST1,1,maybe\n",
             "line 2: column failure: 'maybe' is not a valid bool",
@@ -171,6 +188,17 @@ def test_bad_rows_are_named_by_file_member_and_line(home, tmp_path, case, conten
     assert f"data_2013.zip member 2013/2013-04-10.csv {expected}" in result.output, result.output
     # Nothing of the failed source is stored, not even its good first day.
     assert not list((home / "store" / "days").rglob("*.parquet"))
+
+
+def test_text_that_is_not_utf8_is_named_by_line(home, tmp_path):
+    header = "date,serial_number,model,capacity_bytes,failure"
+    path = tmp_path / "2013-04-10.csv"
+    path.write_bytes(
+        f"{header}\n2013-04-10,A,ST1,1,0\n".encode() + b"2013-04-10,B,Hitachi \xe9,1,0\n"
+    )
+    result = run_cli(home, "import", str(path))
+    assert result.exit_code == 1
+    assert "2013-04-10.csv line 3: text that is not UTF-8" in result.output, result.output
 
 
 def test_corrupt_and_truncated_zips_fail_cleanly_others_import(samples, home, tmp_path):

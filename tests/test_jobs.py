@@ -176,7 +176,7 @@ def test_show_traces_a_file_to_raw_inputs(samples, home, tmp_path):
     tree = json.loads(result.output)
     assert tree["id"] == fleet.id
     raw = {f["name"]: f["sha256"] for up in tree["upstream"] for f in up["files"]}
-    expected = {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]}
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]}
     assert raw == expected
     text = run_cli(home, "show", fleet.id)
     assert samples[0].name in text.output and fleet.id in text.output
@@ -234,3 +234,38 @@ def test_show_finds_an_edited_poster_by_its_embedded_job_id(samples, home, tmp_p
     edited.save(copy, pnginfo=info)
     tree = json.loads(run_cli(home, "show", str(copy), "--json").output)
     assert tree["id"] == job_id and tree["stage"] == "movie-frame"
+
+
+def test_a_moved_workspace_and_data_still_verify(samples, home, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    archive = pack_like_backblaze(samples[:2], data / "data_2013.zip")
+    run_cli(home, "import", str(archive))
+    (job,) = [row["id"] for row in jobs.recent_jobs(Workspace(home))]
+    moved_home, moved_data = tmp_path / "moved-home", tmp_path / "moved-data"
+    shutil.move(home, moved_home)
+    shutil.move(data, moved_data)
+    # The catalog still names the old path: verify says the source is gone, clearly.
+    lost = run_cli(moved_home, "verify", job)
+    assert lost.exit_code != 0 and "no longer where it was imported from" in lost.output
+    # Importing it from its new place is a skip (same content), and verify finds it again.
+    again = run_cli(moved_home, "import", str(moved_data / "data_2013.zip"))
+    assert "skipped" in again.output
+    assert run_cli(moved_home, "verify", job).exit_code == 0
+
+
+def test_show_on_a_store_day_names_the_import_that_holds_it(samples, home, tmp_path):
+    loose = samples[0]
+    zipped = pack_like_backblaze([loose], tmp_path / "data_2013.zip")
+    run_cli(home, "import", str(loose))
+    run_cli(home, "import", str(zipped))  # the same day, the same bytes, from a later source
+    by_source = {
+        json.loads(row["parameters"])["source"]: row["id"]
+        for row in jobs.recent_jobs(Workspace(home))
+        if row["stage"] == "import"
+    }
+    day = Workspace(home).day_file("2013-04-10")
+    tree = json.loads(run_cli(home, "show", str(day), "--json").output)
+    assert tree["id"] == by_source["data_2013.zip"]

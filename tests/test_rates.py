@@ -435,3 +435,13 @@ def test_failing_twice_and_reporting_after_a_failure_count_row_by_row(home, tmp_
     assert row["afr"] == 100 * 3 / (13 / 365)
     survival = json.loads(run_cli(home, "survival", "--format", "json").stdout)
     assert survival[0]["failures"] == 2  # drives that failed, for the survival curve
+
+
+def test_a_period_cut_by_until_is_published_under_its_own_name(samples, home):
+    run_cli(home, "import", *map(str, samples))
+    assert run_cli(home, "afr", "--period", "2013Q2").exit_code == 0
+    assert run_cli(home, "afr", "--period", "2013Q2", "--until", "2013-04-15").exit_code == 0
+    results = home / "results"
+    whole, cut = results / "afr-2013Q2.csv", results / "afr-2013Q2-until-2013-04-15.csv"
+    assert whole.exists() and cut.exists()
+    assert whole.read_bytes() != cut.read_bytes()

@@ -10,6 +10,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drivestats import jobs
@@ -76,6 +77,25 @@ def synthetic_zips(workspace: Workspace, options: DemoOptions) -> jobs.JobResult
     return jobs.run(workspace, SYNTHETIC_ZIPS, params)
 
 
+def _refuse_foreign_data(workspace: Workspace) -> None:
+    """The demo imports synthetic days; into a workspace of real data they would replace real days."""
+    from drivestats import store
+    from drivestats.errors import DrivestatsError
+
+    own = (workspace.jobs / SYNTHETIC_ZIPS.name).resolve()
+    foreign = [
+        s["path"]
+        for s in store.sources(workspace)
+        if not Path(s["path"]).resolve().is_relative_to(own)
+    ]
+    if foreign:
+        raise DrivestatsError(
+            f"{workspace.home} holds imported data ({len(foreign)} sources, e.g. {Path(foreign[0]).name}); "
+            "the demo's synthetic days would replace real ones. Run the demo in a workspace of its "
+            "own: drivestats --home DIR demo"
+        )
+
+
 def run_demo(
     workspace: Workspace,
     options: DemoOptions = DemoOptions(),
@@ -96,6 +116,7 @@ def run_demo(
             on_step(step)
 
     workspace.ensure()
+    _refuse_foreign_data(workspace)
     started = time.perf_counter()
     zips = synthetic_zips(workspace, options)
     record("synthetic fleet", started, zips, workspace.relative(zips.dir), zips.reused)

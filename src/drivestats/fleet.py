@@ -151,3 +151,14 @@ def read_table(job: jobs.JobResult, name: str) -> pa.Table:
     if name not in TABLES:
         raise ValueError(f"unknown fleet table {name!r}")
     return pq.read_table(job.output(f"{name}.parquet"))
+
+
+def model_facts(models: pa.Table) -> dict[str, tuple[str, int | None]]:
+    """Vendor and capacity (most common positive value, None if unknown) per model name."""
+    from drivestats.backblaze.format import vendor_of
+
+    facts: dict[str, tuple[str, int | None]] = {}
+    for row in models.select(["model", "vendor", "capacity_bytes"]).to_pylist():
+        capacity = row["capacity_bytes"] or None  # 0: no positive capacity ever reported
+        facts[row["model"]] = (row["vendor"] or vendor_of(row["model"]), capacity)
+    return facts

@@ -72,6 +72,8 @@ class JobContext:
     notes: dict[str, Any] = field(default_factory=dict)
     progress: Any = None  # a listener or callback from the caller; never part of the identity
     id: str = ""  # the job's own id, e.g. to write into the metadata of the files it makes
+    # Where inputs are to be found now (a path), which is not part of what they are (a hash).
+    hints: dict[str, Any] = field(default_factory=dict)
 
     def upstream_of(self, stage: str) -> list[JobResult]:
         return [job for job in self.upstream if job.stage == stage]
@@ -142,10 +144,11 @@ def job_folder(workspace: Workspace, stage_name: str, identity: str) -> Path:
 
 def load(workspace: Workspace, identity: str) -> JobResult:
     """A finished job by id (or by a unique prefix of it)."""
+    # A unique prefix also names a job (compared literally: ids never hold LIKE wildcards, input might).
     rows = catalog.query(
         workspace,
-        "select id, stage from jobs where id = ? or id like ?",
-        (identity, identity + "%"),
+        "select id, stage from jobs where substr(id, 1, ?) = ?",
+        (len(identity), identity),
     )
     if len(rows) != 1:
         found = "no job" if not rows else f"{len(rows)} jobs"
@@ -166,6 +169,7 @@ def run(
     upstream: Iterable[JobResult] = (),
     progress: Any = None,
     reuse_only: bool = False,
+    hints: Mapping[str, Any] | None = None,
 ) -> JobResult:
     """The finished job for these parameters and inputs: reused if it exists, else built now.
 
@@ -190,7 +194,7 @@ def run(
     temporary.mkdir()
     try:
         manifest = _build(
-            workspace, stage, identity, dict(params), inputs, upstream, temporary, progress
+            workspace, stage, identity, dict(params), inputs, upstream, temporary, progress, hints
         )
         try:
             os.rename(temporary, final)
@@ -216,12 +220,20 @@ def _build(
     upstream: list[JobResult],
     folder: Path,
     progress: Any,
+    hints: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     wall = time.perf_counter()
     cpu = _cpu_seconds()
     context = JobContext(
-        workspace, folder, params, inputs, upstream, progress=progress, id=identity
+        workspace,
+        folder,
+        params,
+        inputs,
+        upstream,
+        progress=progress,
+        id=identity,
+        hints=dict(hints or {}),
     )
     stage.build(context)
     outputs = [
@@ -318,15 +330,13 @@ def _record(workspace: Workspace, manifest: dict[str, Any], folder: Path, reused
 def library_versions() -> dict[str, str]:
     """Versions of Python and the libraries that shape outputs."""
     versions = {"python": platform.python_version(), "drivestats": __version__}
-    for name, module in (
-        ("pyarrow", "pyarrow"),
-        ("duckdb", "duckdb"),
-        ("numpy", "numpy"),
-        ("Pillow", "PIL"),
-    ):
+    from importlib.metadata import PackageNotFoundError, version
+
+    # Read from the installed metadata: importing lifelines or matplotlib here would cost a second.
+    for name in ("pyarrow", "duckdb", "numpy", "Pillow", "matplotlib", "scipy", "lifelines"):
         try:
-            versions[name] = importlib.import_module(module).__version__
-        except ImportError:
+            versions[name] = version(name)
+        except PackageNotFoundError:
             versions[name] = "not installed"
     try:
         import imageio_ffmpeg
@@ -352,6 +362,23 @@ def recent_jobs(workspace: Workspace, limit: int | None = None) -> list[dict[str
     return rows
 
 
+def short_parameters(parameters: Mapping[str, Any], limit: int | None = None) -> str:
+    """A job's parameters on one line: unset ones left out, long lists counted, paths by name."""
+    shown = []
+    for key, value in parameters.items():
+        if value is None or value is False or value == []:
+            continue
+        if key == "path" and isinstance(value, str):
+            value = Path(value).name
+        elif isinstance(value, list | tuple) and len(value) > 2:
+            value = f"[{value[0]}, … {len(value)} in all]"
+        elif isinstance(value, dict):
+            value = json.dumps(value, separators=(",", ":"), sort_keys=True)
+        shown.append(f"{key}={value}")
+    line = " ".join(shown)
+    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
+
+
 def job_of_file(workspace: Workspace, path: Path) -> str:
     """The id of the job that made a file: by its place in a job folder, else by its sha256."""
     resolved = path.resolve()
@@ -363,8 +390,20 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
         pass
     if not resolved.is_file():
         raise DrivestatsError(f"{path} is neither a job id nor a file")
+    if resolved.is_relative_to(workspace.days.resolve()):
+        # A store day is a link to the output of the import that holds the day now.
+        held = catalog.query(
+            workspace, "select job_id from days where file = ?", (workspace.relative(resolved),)
+        )
+        if held:
+            return held[0]["job_id"]
     digest = file_sha256(resolved)
-    rows = catalog.query(workspace, "select job_id from job_outputs where sha256 = ?", (digest,))
+    rows = catalog.query(
+        workspace,
+        "select o.job_id from job_outputs o join jobs j on j.id = o.job_id"
+        " where o.sha256 = ? order by j.created desc, j.rowid desc",
+        (digest,),
+    )
     if rows:
         return rows[0]["job_id"]
     # A movie or poster carries its job id in its metadata, even after re-encoding or editing.

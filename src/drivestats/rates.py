@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from drivestats import jobs
 from drivestats.backblaze.format import clean_model, vendor_of
 from drivestats.errors import DrivestatsError
+from drivestats.fleet import model_facts
 from drivestats.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -355,15 +356,6 @@ def afr_row(
     }
 
 
-def _model_facts(models: pa.Table) -> dict[str, tuple[str, int | None]]:
-    """Vendor and capacity per model name, from the fleet's models table."""
-    facts = {}
-    for row in models.select(["model", "vendor", "capacity_bytes"]).to_pylist():
-        vendor = row["vendor"] or vendor_of(row["model"])
-        facts[row["model"]] = (vendor, row["capacity_bytes"])
-    return facts
-
-
 def afr_table(
     model_days: pa.Table,
     models: pa.Table,
@@ -375,7 +367,7 @@ def afr_table(
 ) -> AfrTable:
     """The AFR table of a period (or of each quarter or year in it) from the fleet tables."""
     periods = periods_within(period, by)
-    facts = _model_facts(models)
+    facts = model_facts(models)
     counts = period_counts(model_days, periods)
     by_period: dict[str, list[dict[str, Any]]] = {p.label: [] for p in periods}
     for count in counts:
@@ -606,8 +598,10 @@ def resolved_period(spec: str, fleet_job: jobs.JobResult, until: str | None) -> 
     """The period a spec names over the data in the fleet tables, ending by `until` if given."""
     first, last = data_span(fleet_job)
     period = period_for(spec, first, last)
-    if until is not None:
-        period = Period(period.label, period.start, min(period.end, parse_day(until)))
+    if until is not None and parse_day(until) < period.end:
+        # The label says so: a cut period must not take the name (and results/ link) of the whole.
+        cut = parse_day(until)
+        period = Period(f"{period.label}-until-{cut.isoformat()}", period.start, cut)
     if period.end < first or period.start > last:
         raise DrivestatsError(
             f"no data in {period.label} ({period.start} to {period.end}); "
@@ -819,7 +813,7 @@ def survival_table(
     drives: pa.Table, models: pa.Table, chosen: Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[SurvivalCurve]]:
     """Kaplan-Meier rows and curves for the chosen models, in the order given."""
-    facts = _model_facts(models)
+    facts = model_facts(models)
     rows, curves = [], []
     for model in chosen:
         row, curve = survival_of_model(drives, model)

@@ -97,7 +97,7 @@ class ImportReport:
 
 def _build_import(context: jobs.JobContext) -> None:
     """Read every daily member of one source and write each day as Parquet into the job folder."""
-    source = Path(context.params["path"])
+    source = _source_file(context)
     listener: ImportListener = context.progress or SilentListener()
     members = read.members_of(source)
     latest = {member.day: member for member in members}  # a later member of the same day wins
@@ -215,6 +215,33 @@ def _in_order(
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _source_name(workspace: Workspace, source: Path) -> str:
+    """How an import names its source: workspace-relative inside the workspace, else the file name.
+
+    Never the absolute path, so that a moved workspace or data folder keeps its import jobs.
+    """
+    resolved = source.resolve()
+    if resolved.is_relative_to(workspace.home):
+        return workspace.relative(resolved)
+    return resolved.name
+
+
+def _source_file(context: jobs.JobContext) -> Path:
+    """The file an import reads: where the caller says, else where the catalog last saw it."""
+    if "path" in context.hints:
+        return Path(context.hints["path"])
+    ((name, digest),) = context.inputs.items()
+    known = catalog.query(context.workspace, "select path from sources where sha256 = ?", (digest,))
+    for candidate in [row["path"] for row in known] + [str(context.workspace.home / name)]:
+        path = Path(candidate)
+        if path.is_file() and jobs.file_sha256(path) == digest:
+            return path
+    raise DrivestatsError(
+        f"the source of this import ({name}, sha256 {digest[:16]}…) is no longer where it was "
+        "imported from, or has changed"
+    )
 
 
 IMPORT = jobs.Stage(
@@ -354,17 +381,28 @@ def _import_one(
         )
     if known:
         row = known[0]
-        _fill(outcome, row)
-        outcome.seconds = time.perf_counter() - started
-        return outcome
+        digest = row["sha256"]
+        _remember_location(workspace, digest, source, stat)
+        owned = catalog.query(
+            workspace, "select count(*) as n from days where source_sha256 = ?", (digest,)
+        )[0]["n"]
+        if owned == row["days"]:
+            _fill(outcome, row)
+            outcome.seconds = time.perf_counter() - started
+            return outcome
+        # Some of its days were taken over by a later source; importing it again means it wins.
+        listener.note(
+            f"{source.name}: imported before, but {row['days'] - owned} of its days now come from another source; taking them back"
+        )
     listener.source_started(source, stat.st_size)
     try:
         job = jobs.run(
             workspace,
             IMPORT,
-            params={"path": str(source)},
-            inputs={str(source): digest},
+            params={"source": _source_name(workspace, source)},
+            inputs={_source_name(workspace, source): digest},
             progress=listener,
+            hints={"path": str(source)},
         )
     except BadInputError as error:
         outcome.status, outcome.error = "failed", str(error)
@@ -377,6 +415,18 @@ def _import_one(
     outcome.status = "imported"
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _remember_location(
+    workspace: Workspace, digest: str, source: Path, stat: os.stat_result
+) -> None:
+    """A known source seen at a new path (or touched): note where, for the fast skip and verify."""
+    with catalog.connect(workspace) as connection:
+        connection.execute(
+            "update sources set path = ?, size = ?, mtime_ns = ? where sha256 = ?"
+            " and (path != ? or mtime_ns != ?)",
+            (str(source), stat.st_size, stat.st_mtime_ns, digest, str(source), stat.st_mtime_ns),
+        )
 
 
 def _fill(outcome: SourceOutcome, row: dict[str, Any]) -> None:
@@ -453,12 +503,17 @@ def _replaced_days(workspace: Workspace, entry: dict[str, Any]) -> list[tuple[st
 
 
 def sources(workspace: Workspace) -> list[dict[str, Any]]:
-    """Every imported source, in import order."""
+    """Every imported source, in import order, with how many of its days the store holds now.
+
+    A day also in a later source is held from that one (days_in_store < days).
+    """
     recover(workspace)
     return catalog.query(
         workspace,
-        "select path, sha256, first_day, last_day, days, rows, drives, failures, columns,"
-        " imported_at, job_id from sources order by imported_at, path",
+        "select path, sha256, first_day, last_day, days,"
+        " (select count(*) from days d where d.source_sha256 = s.sha256) as days_in_store,"
+        " rows, drives, failures, columns, imported_at, job_id"
+        " from sources s order by imported_at, path",
     )
 
 

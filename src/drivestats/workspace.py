@@ -42,10 +42,6 @@ class Workspace:
         return self.store / "days"
 
     @property
-    def staging(self) -> Path:
-        return self.store / ".staging"
-
-    @property
     def store_lock(self) -> Path:
         return self.store / ".lock"
 

@@ -7,6 +7,7 @@ date style, boolean spellings, blank cells, columns that move between eras.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import zipfile
@@ -260,7 +261,18 @@ def _explain(member: Member, data: bytes, header: list[str], failure: str) -> Ba
             f"row has {row.actual_columns} fields, the header has {row.expected_columns}",
             row.number,
         )
+    if "UTF8" in failure or "UTF-8" in failure:
+        return _error(member, "text that is not UTF-8", _first_line_not_utf8(data))
     return _error(member, f"unreadable CSV ({failure})")
+
+
+def _first_line_not_utf8(data: bytes) -> int | None:
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return None
 
 
 def _first_line_failing(data: bytes, column: str) -> int | None:
@@ -321,6 +333,15 @@ def _with_dates(member: Member, table: pa.Table, rows_before: int = 0) -> pa.Tab
     if dates.null_count:
         index = pc.index(pc.is_null(dates), True).as_py()
         raise _error(member, "empty date", line=rows_before + index + 2)
+    # The store files a row under its file's day; a row of another day would be misfiled.
+    elsewhere = pc.not_equal(dates, pa.scalar(dt.date.fromisoformat(member.day), pa.date32()))
+    if pc.any(elsewhere).as_py():
+        index = pc.index(elsewhere, True).as_py()
+        raise _error(
+            member,
+            f"a row dated {dates[index].as_py()} in the file of {member.day}",
+            line=rows_before + index + 2,
+        )
     return table.set_column(position, pa.field("date", pa.date32()), dates)
 
 

@@ -678,23 +678,6 @@ def fleet_page(board: Board) -> dict[str, Any]:
 # --- jobs ---------------------------------------------------------------------------
 
 
-def short_parameters(text: str, limit: int = 90) -> str:
-    """A job's parameters on one line: key=value, file paths by their name."""
-    try:
-        parameters = json.loads(text)
-    except ValueError:
-        return text[:limit]
-    shown = []
-    for key, value in parameters.items():
-        if key == "path" and isinstance(value, str):
-            value = Path(value).name
-        elif isinstance(value, dict | list):
-            value = json.dumps(value, separators=(",", ":"))
-        shown.append(f"{key}={value}")
-    line = " ".join(shown)
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def jobs_page(board: Board, page: int = 1, stage: str | None = None) -> dict[str, Any]:
     """Every job newest first, a page at a time, optionally of one stage."""
     listed = jobs.recent_jobs(board.workspace)
@@ -728,7 +711,7 @@ def jobs_page(board: Board, page: int = 1, stage: str | None = None) -> dict[str
                 "seconds": row["seconds"],
                 "reused": row["reused"],
                 "last_used": row["last_used"],
-                "parameters": short_parameters(row["parameters"]),
+                "parameters": jobs.short_parameters(json.loads(row["parameters"]), limit=90),
             }
             for row in shown
         ],

@@ -20,29 +20,15 @@ from drivestats.workspace import Workspace
 @pass_workspace
 def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_format: str) -> None:
     """List jobs, newest first: id, stage, parameters, created, seconds, reused."""
-    from drivestats.jobs import recent_jobs
+    from drivestats.jobs import recent_jobs, short_parameters
 
     rows = [row for row in recent_jobs(workspace) if stage is None or row["stage"] == stage]
     rows = rows[:limit] if limit else rows
     for row in rows:
-        row["parameters"] = _short_parameters(json.loads(row["parameters"]))
+        row["parameters"] = short_parameters(json.loads(row["parameters"]))
         row["created"] = row["created"].replace("T", " ").split("+")[0]
     columns = ["id", "stage", "parameters", "created", "seconds", "reused"]
     print_rows(rows, output_format, columns=columns)
-
-
-def _short_parameters(parameters: dict[str, Any]) -> str:
-    """Parameters in one short line: unset ones left out, long lists counted, paths by name."""
-    shown = []
-    for key, value in parameters.items():
-        if value is None or value is False or value == []:
-            continue
-        if key == "path" and isinstance(value, str):
-            value = Path(value).name
-        elif isinstance(value, list | tuple) and len(value) > 2:
-            value = f"[{value[0]}, … {len(value)} in all]"
-        shown.append(f"{key}={value}")
-    return " ".join(shown)
 
 
 @click.command("show")
@@ -75,7 +61,9 @@ def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bo
 
 
 def _label(node: dict[str, Any]) -> str:
-    parameters = _short_parameters(node["parameters"])
+    from drivestats.jobs import short_parameters
+
+    parameters = short_parameters(node["parameters"])
     outputs = [o["name"] for o in node["outputs"]]
     shown = ", ".join(outputs[:4]) + (f", … {len(outputs) - 4} more" if len(outputs) > 4 else "")
     return f"[bold]{node['id']}[/]  {parameters}\n[dim]outputs: {shown}[/]"

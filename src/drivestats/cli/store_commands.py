@@ -107,6 +107,7 @@ def sources_command(workspace: Workspace, output_format: str) -> None:
             "first_day": s["first_day"],
             "last_day": s["last_day"],
             "days": s["days"],
+            "in_store": s["days_in_store"],
             "rows": s["rows"],
             "drives": s["drives"],
             "failures": s["failures"],
@@ -115,5 +116,5 @@ def sources_command(workspace: Workspace, output_format: str) -> None:
         }
         for s in sources(workspace)
     ]
-    columns = ["file", "sha256", "first_day", "last_day", "days", "rows", "columns"]
+    columns = ["file", "sha256", "first_day", "last_day", "days", "in_store", "rows", "columns"]
     print_rows(rows, output_format, columns=None if output_format == "json" else columns)

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from drivestats.fleet import model_facts
 from drivestats.movie.layout import ModelEntry
 
 FADE_DAYS = 13  # a new drive fades from white to the active grey over this many days
@@ -169,14 +170,14 @@ def movie_fleet(drives: pa.Table, models: pa.Table, start: int, end: int) -> Mov
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     # Sorted by model first, so a drive's rank is its position minus its model's first row.
     rank = np.arange(len(table)) - starts[model_index]
-    facts = _model_facts(models)
+    facts = model_facts(models)
     entries = tuple(
         ModelEntry(
             model=str(name),
             drives=int(counts[i]),
             first_day=int(first_days[starts[i]]),
-            vendor=facts.get(str(name), ("", 0))[0],
-            capacity_bytes=facts.get(str(name), ("", 0))[1],
+            vendor=facts.get(str(name), ("", None))[0],
+            capacity_bytes=facts.get(str(name), ("", None))[1] or 0,
         )
         for i, name in enumerate(names)
     )
@@ -185,17 +186,6 @@ def movie_fleet(drives: pa.Table, models: pa.Table, start: int, end: int) -> Mov
     )
     serial = table["serial"].to_numpy(zero_copy_only=False).astype(str)
     return MovieFleet(days, model_index.astype(np.int32), rank, entries, serial)
-
-
-def _model_facts(models: pa.Table) -> dict[str, tuple[str, int]]:
-    vendors = models["vendor"].to_pylist()
-    capacities = models["capacity_bytes"].to_pylist()
-    return {
-        name: (vendor or "", int(capacity or 0))
-        for name, vendor, capacity in zip(
-            models["model"].to_pylist(), vendors, capacities, strict=True
-        )
-    }
 
 
 def storage_by_day(daily: pa.Table, start: int, end: int) -> np.ndarray:
