@@ -65,6 +65,7 @@ class Fleet:
     job: jobs.JobResult
     current: bool  # made from exactly the days the store holds now
     store_last_day: str
+    same_days: bool = False  # not current only because the code that makes them changed
 
     @property
     def until(self) -> str:
@@ -80,6 +81,12 @@ class Fleet:
                 f"The store has days after {self.until} (up to {self.store_last_day}); "
                 f"these figures stop there. {TO_UPDATE}"
             )
+        elif self.same_days:
+            made = str(self.job.manifest.get("started", ""))[:10]
+            message = (
+                f"These figures were made (on {made}) by code that has changed since; "
+                f"the data is the same. {TO_UPDATE}"
+            )
         else:
             made = str(self.job.manifest.get("started", ""))[:10]
             message = (
@@ -92,6 +99,15 @@ class Fleet:
             "job": job_link(self.job.id),
             "message": message,
         }
+
+
+def _same_days(workspace: Workspace, job: jobs.JobResult) -> bool:
+    """True when a fleet-tables job was made from exactly the day files the store holds now."""
+    from drivestats import store
+
+    now = {row["file"]: row["sha256"] for row in store.stored_days(workspace, read_only=True)}
+    then = {entry["name"]: entry["sha256"] for entry in job.manifest["inputs"]["files"]}
+    return now == then
 
 
 @dataclass(frozen=True)
@@ -177,7 +193,8 @@ class Board:
         rows.sort(key=lambda row: _parameter(row["parameters"], "until"), reverse=True)
         for row in rows:
             try:
-                return Fleet(jobs.load(self.workspace, row["id"]), False, state.last_day)
+                made = jobs.load(self.workspace, row["id"])
+                return Fleet(made, False, state.last_day, _same_days(self.workspace, made))
             except DrivestatsError:
                 continue  # in the catalog, but its folder is gone
         return None
