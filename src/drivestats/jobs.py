@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -99,7 +100,7 @@ class JobResult:
 
 @cache
 def _module_digest(module: str) -> str:
-    spec = importlib.util.find_spec(module)  # type: ignore[attr-defined]
+    spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise DrivestatsError(f"stage depends on unknown module {module}")
     return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
