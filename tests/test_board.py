@@ -218,6 +218,21 @@ def test_fleet_series_add_up(client: TestClient, board_home: Path) -> None:
     assert [q["quarter"] for q in quarters] == quarters_between(first, last)
     assert sum(q["failures"] for q in quarters) == data["figures"]["failures"]
     assert quarters[0]["days"] < quarters[0]["days_in_quarter"]  # starts on 2013-04-10
+    # Against the store itself (not the fleet tables the board reads): rows per day, failures.
+    import duckdb
+
+    files = str(board_home / "store" / "days" / "*" / "*.parquet")
+    per_day = dict(
+        duckdb.execute(
+            f"select strftime(date, '%Y-%m-%d'), count(*) from read_parquet('{files}') group by 1"
+        ).fetchall()
+    )
+    for day, total in zip(dates, data["drives"], strict=True):
+        assert per_day[day] == total, day
+    failures = duckdb.execute(
+        f"select count(*) from read_parquet('{files}') where failure"
+    ).fetchone()[0]
+    assert sum(q["failures"] for q in quarters) == failures
     page = client.get("/fleet").text
     assert page.count('<svg class="chart"') == 3
 
