@@ -58,7 +58,7 @@ def _synth_params(params: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 SYNTHETIC_ZIPS = jobs.Stage(
-    "synthetic-zips",
+    Workspace(Path()).demo_zips.name,  # the folder the store knows as the demo's
     _build_synthetic_zips,
     ("drivestats.demo", "drivestats.backblaze.synth", "drivestats.backblaze.format"),
 )
@@ -82,7 +82,7 @@ def _refuse_foreign_data(workspace: Workspace) -> None:
     from drivestats import store
     from drivestats.errors import DrivestatsError
 
-    own = (workspace.jobs / SYNTHETIC_ZIPS.name).resolve()
+    own = workspace.demo_zips.resolve()
     foreign = [
         s["path"]
         for s in store.sources(workspace)

@@ -356,9 +356,23 @@ def import_sources(
     sources = read.sources_under([Path(p) for p in paths])
     outcomes = []
     with store_lock(workspace, on_wait=listener.note):
+        _refuse_mixing_with_the_demo(workspace, sources)
         for source in sources:
             outcomes.append(_import_one(workspace, source, listener, force))
     return ImportReport(outcomes)
+
+
+def _refuse_mixing_with_the_demo(workspace: Workspace, incoming: list[Path]) -> None:
+    """Real data imported over the demo's synthetic days would leave a store of both."""
+    demo = workspace.demo_zips.resolve()
+    held = catalog.query(workspace, "select path from sources")
+    if any(Path(row["path"]).resolve().is_relative_to(demo) for row in held) and not all(
+        source.resolve().is_relative_to(demo) for source in incoming
+    ):
+        raise DrivestatsError(
+            f"{workspace.home} holds the demo's synthetic fleet; import real data into a "
+            "workspace of its own (drivestats --home DIR import ...), or delete this one first"
+        )
 
 
 def _import_one(

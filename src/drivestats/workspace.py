@@ -2,6 +2,8 @@
 
 The workspace is chosen by ``--home DIR``, else the environment variable
 ``DRIVESTATS_HOME``, else ``$XDG_DATA_HOME/drivestats`` (``~/.local/share/drivestats``).
+``drivestats demo`` uses ``~/.local/share/drivestats-demo`` instead of the last, so that
+its synthetic fleet never mixes with real data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ def default_home() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "drivestats"
+
+
+def demo_home() -> Path:
+    """Where `drivestats demo` works unless told otherwise: apart from real data."""
+    return default_home().with_name("drivestats-demo")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ class Workspace:
     @property
     def jobs(self) -> Path:
         return self.home / "jobs"
+
+    @property
+    def demo_zips(self) -> Path:
+        """Where the demo's synthetic zips are made (the jobs of stage synthetic-zips)."""
+        return self.jobs / "synthetic-zips"
 
     @property
     def results(self) -> Path:

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,17 +23,24 @@ home_option = click.option(
 )
 
 
-def pass_workspace(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command the resolved workspace; --home works before or after the command name."""
+def workspace_passer(fallback: Callable[[], Path] | None = None) -> Callable[..., Any]:
+    """A decorator giving a command its workspace: --home (before or after the command name),
+    else DRIVESTATS_HOME, else ``fallback()`` if given, else the default workspace."""
 
-    @home_option
-    @click.pass_context
-    @wraps(command)
-    def wrapper(ctx: click.Context, home: str | None, *args: Any, **kwargs: Any) -> Any:
-        chosen = home or (ctx.find_root().obj if ctx.find_root().obj else None)
-        return command(Workspace.resolve(chosen), *args, **kwargs)
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @home_option
+        @click.pass_context
+        @wraps(command)
+        def wrapper(ctx: click.Context, home: str | None, *args: Any, **kwargs: Any) -> Any:
+            chosen = home or ctx.find_root().obj or (fallback() if fallback else None)
+            return command(Workspace.resolve(chosen), *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+pass_workspace = workspace_passer()
 
 
 def format_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,8 +6,8 @@ import time
 
 import click
 
-from drivestats.cli.common import console, pass_workspace
-from drivestats.workspace import Workspace
+from drivestats.cli.common import console, workspace_passer
+from drivestats.workspace import Workspace, demo_home
 
 
 @click.command("demo")
@@ -25,7 +25,7 @@ from drivestats.workspace import Workspace
 @click.option("--seed", type=int, help="Random seed of the synthetic fleet.")
 @click.option("--no-movie", is_flag=True, help="Skip the movie and its poster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@pass_workspace
+@workspace_passer(demo_home)
 def demo_command(
     workspace: Workspace,
     start: str,
@@ -35,7 +35,11 @@ def demo_command(
     no_movie: bool,
     quiet: bool,
 ) -> None:
-    """Synthesize a Backblaze-like fleet, import it, and make every result from it."""
+    """Synthesize a Backblaze-like fleet, import it, and make every result from it.
+
+    Without --home or DRIVESTATS_HOME it works in ~/.local/share/drivestats-demo,
+    apart from the workspace of real data.
+    """
     from drivestats.cli.common import frame_reporter, progress
     from drivestats.demo import DemoOptions, DemoStep, run_demo
 
