@@ -413,3 +413,17 @@ def test_update_goes_on_past_a_corrupt_file_but_fails_at_the_end(
     assert "imported data_Q2_2021.zip" in result.output
     assert not (tmp_path / "data" / "data_2014.zip").exists()
     assert not (tmp_path / "data" / "data_2014.zip.part").exists()
+
+
+def test_a_second_download_of_the_same_file_refuses_while_the_first_runs(tmp_path):
+    import fcntl
+
+    from drivestats.backblaze import fetch
+
+    destination = tmp_path / "data_Q1_2016.zip"
+    lock = destination.with_name(f".{destination.name}.lock")
+    with open(lock, "a") as held:  # another process is downloading it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(fetch.DownloadError, match="being downloaded by another"):
+            fetch.download("http://127.0.0.1:9/never-asked", destination)
+    assert not fetch.partial_path(destination).exists()

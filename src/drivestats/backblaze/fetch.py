@@ -9,6 +9,7 @@ once its zip central directory and CRCs check out; until then it lives under a
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import http.client
 import os
 import re
@@ -17,7 +18,8 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,10 +214,57 @@ def download(
     sleep: Callable[[float], Any] = time.sleep,
     timeout: float | None = None,
 ) -> Path:
-    """The destination, once the zip at url is there whole and verified; resumes a .part file."""
+    """The destination, once the zip at url is there whole and verified; resumes a .part file.
+
+    Two downloads of the same file never write one .part at once: the second refuses.
+    """
     partial = partial_path(destination)
     timeout = TIMEOUT_SECONDS if timeout is None else timeout
     destination.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(destination):
+        return _download_locked(
+            url, destination, partial, on_progress, attempts, retry_delay, sleep, timeout
+        )
+
+
+@contextmanager
+def _exclusive(destination: Path) -> Iterator[None]:
+    """Hold a lock file beside the destination for the download; removed when done."""
+    lock = destination.with_name(f".{destination.name}.lock")
+    while True:
+        handle = open(lock, "a")  # closed below, once the lock is released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DownloadError(
+                f"{destination.name} is being downloaded by another drivestats process; "
+                "wait for it, or stop it first"
+            ) from None
+        # The holder before us may have removed the file after we opened it: lock the one on disk.
+        try:
+            if os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()
+
+
+def _download_locked(
+    url: str,
+    destination: Path,
+    partial: Path,
+    on_progress: Progress | None,
+    attempts: int | None,
+    retry_delay: float | None,
+    sleep: Callable[[float], Any],
+    timeout: float,
+) -> Path:
     resumed = partial.exists() and partial.stat().st_size > 0
     _transfer_with_retries(url, partial, on_progress, attempts, retry_delay, sleep, timeout)
     problem = zip_problem(partial)
