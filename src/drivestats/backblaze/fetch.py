@@ -221,10 +221,26 @@ def download(
     partial = partial_path(destination)
     timeout = TIMEOUT_SECONDS if timeout is None else timeout
     destination.parent.mkdir(parents=True, exist_ok=True)
+
+    def transfer() -> None:
+        _transfer_with_retries(url, partial, on_progress, attempts, retry_delay, sleep, timeout)
+
     with _exclusive(destination):
-        return _download_locked(
-            url, destination, partial, on_progress, attempts, retry_delay, sleep, timeout
-        )
+        resumed = partial.exists() and partial.stat().st_size > 0
+        transfer()
+        problem = zip_problem(partial)
+        if problem and resumed:
+            # the file may have changed on the server since the first part came; start afresh once
+            partial.unlink()
+            transfer()
+            problem = zip_problem(partial)
+        if problem:
+            partial.unlink()
+            raise CorruptDownloadError(
+                f"{destination.name} from {url} is corrupt: {problem}; it was deleted, try again"
+            )
+        os.replace(partial, destination)
+    return destination
 
 
 @contextmanager
@@ -253,33 +269,6 @@ def _exclusive(destination: Path) -> Iterator[None]:
     finally:
         lock.unlink(missing_ok=True)
         handle.close()
-
-
-def _download_locked(
-    url: str,
-    destination: Path,
-    partial: Path,
-    on_progress: Progress | None,
-    attempts: int | None,
-    retry_delay: float | None,
-    sleep: Callable[[float], Any],
-    timeout: float,
-) -> Path:
-    resumed = partial.exists() and partial.stat().st_size > 0
-    _transfer_with_retries(url, partial, on_progress, attempts, retry_delay, sleep, timeout)
-    problem = zip_problem(partial)
-    if problem and resumed:
-        # the file may have changed on the server since the first part came; start afresh once
-        partial.unlink()
-        _transfer_with_retries(url, partial, on_progress, attempts, retry_delay, sleep, timeout)
-        problem = zip_problem(partial)
-    if problem:
-        partial.unlink()
-        raise CorruptDownloadError(
-            f"{destination.name} from {url} is corrupt: {problem}; it was deleted, try again"
-        )
-    os.replace(partial, destination)
-    return destination
 
 
 def _transfer_with_retries(

@@ -69,6 +69,13 @@ def encoder_command(path: Path, width: int, height: int, fps: int, comment: str)
         str(CRF),
         "-threads",
         str(X264_THREADS),
+        *_mp4_output(path, comment),
+    ]
+
+
+def _mp4_output(path: Path, comment: str) -> list[str]:
+    """The output half of every ffmpeg command here: reproducible, tagged, playable while loading."""
+    return [
         *_BITEXACT,
         "-metadata",
         f"comment={comment}",
@@ -160,14 +167,7 @@ def concat(segments: list[Path], path: Path, comment: str) -> None:
             str(listing),
             "-c",
             "copy",
-            *_BITEXACT,
-            "-metadata",
-            f"comment={comment}",
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-            str(path),
+            *_mp4_output(path, comment),
         ]
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
