@@ -213,3 +213,49 @@ def test_bad_date_in_a_later_chunk_names_its_line(tmp_path, monkeypatch):
         only_day(path)
     assert raised.value.line == 152  # header is line 1, rows[0] is line 2
     assert "unparsable date '2018-13-45'" in str(raised.value)
+
+
+def test_197_columns_of_2024_q2_read_by_name(tmp_path):
+    day = dt.date(2024, 4, 1)
+    columns = bb.columns_for_day(day)
+    assert len(columns) == 197
+    assert columns[-len(bb.smart_columns([250, 251, 252, 254, 255])) :] == bb.smart_columns(
+        [250, 251, 252, 254, 255]
+    )
+    assert {"smart_211_raw", "smart_212_normalized"} <= set(columns)
+    values = {name: "" for name in columns}
+    values |= {"date": "2024-04-01", "serial_number": "ZXA00001", "model": "ST24000NM002H"}
+    values |= {"capacity_bytes": "24000277250048", "failure": "0", "smart_211_raw": "7"}
+    values |= {"smart_212_normalized": "100", "smart_9_raw": "1.5e+3", "pod_slot_num": "07"}
+    table = only_day(write_day(tmp_path, "2024-04-01", ",".join(columns), [",".join(values.values())]))
+    assert table.num_columns == 197 + 2  # model_clean and vendor
+    row = table.to_pylist()[0]
+    assert (row["smart_211_raw"], row["smart_212_normalized"], row["smart_9_raw"]) == (7, 100, 1500)
+    assert row["pod_slot_num"] == 7 and row["smart_211_normalized"] is None
+
+
+@pytest.mark.parametrize("spelling", ["normailized", "Normailized", "normalised"])
+def test_misspelt_smart_headers_are_stored_by_their_canonical_name(tmp_path, spelling):
+    header = f"{CORE},smart_211_{spelling},smart_211_raw,smart_212_{spelling},smart_212_raw"
+    rows = ["2024-07-02,A,ST1,1,0,100,5,99,6", "2024-07-02,B,ST1,1,0,,,98,"]
+    table = only_day(write_day(tmp_path, "2024-07-02", header, rows))
+    assert table.column_names[5:9] == bb.smart_columns([211, 212])
+    assert table.column("smart_211_normalized").to_pylist() == [100, None]
+    assert table.column("smart_212_normalized").to_pylist() == [99, 98]
+    assert str(table.schema.field("smart_212_normalized").type) == "int64"
+
+
+def test_a_misspelt_column_with_a_bad_value_is_named_by_line(tmp_path):
+    header = f"{CORE},smart_211_normailized,smart_211_raw"
+    rows = ["2024-07-02,A,ST1,1,0,100,5", "2024-07-02,B,ST1,1,0,oops,6"]
+    with pytest.raises(Exception) as caught:
+        only_day(write_day(tmp_path, "2024-07-02", header, rows))
+    message = str(caught.value)
+    assert "smart_211_normalized" in message and "'oops'" in message and "line 3" in message
+
+
+def test_a_header_naming_one_column_twice_is_refused(tmp_path):
+    header = f"{CORE},smart_211_normalized,smart_211_normailized"
+    with pytest.raises(Exception) as caught:
+        only_day(write_day(tmp_path, "2024-07-02", header, ["2024-07-02,A,ST1,1,0,1,2"]))
+    assert "both smart_211_normalized" in str(caught.value) and "line 1" in str(caught.value)

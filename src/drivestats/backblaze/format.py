@@ -48,6 +48,20 @@ def stored_type(column: str) -> pa.DataType:
     return pa.string()
 
 
+# Spellings of "normalized" met in copies of the daily files ("normailized": 2024 Q2 on).
+_NORMALIZED_SPELLINGS = ("normailized", "normalised", "normalize", "normalzied", "normlized")
+_SMART_HEADER = re.compile(r"^smart_(\d+)_([a-z]+)$")
+
+
+def canonical_column(header: str) -> str:
+    """The stored name of a header cell: trimmed, lower case, known misspellings of SMART fixed."""
+    name = header.strip().lower()
+    match = _SMART_HEADER.match(name)
+    if match and match.group(2) in _NORMALIZED_SPELLINGS:
+        return f"smart_{match.group(1)}_normalized"
+    return name
+
+
 def is_smart(column: str) -> bool:
     """True for smart_N_normalized and smart_N_raw."""
     return bool(_SMART.match(column))

@@ -169,7 +169,8 @@ def _parsed_chunks(member: Member, data: bytes, header: list[str]) -> Iterator[p
         read_options = pacsv.ReadOptions(
             block_size=_BLOCK_SIZE,
             use_threads=True,
-            column_names=None if index == 0 else header,
+            column_names=header,  # the canonical names, not the file's spelling
+            skip_rows=1 if index == 0 else 0,
         )
         try:
             table = pacsv.read_csv(
@@ -199,9 +200,18 @@ def _header_of(member: Member, data: bytes) -> list[str]:
         raise _error(member, "empty file: no header line", line=1)
     first_line = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0]
     try:
-        return [name.strip() for name in first_line.decode("utf-8-sig").split(",")]
+        written = first_line.decode("utf-8-sig").split(",")
     except UnicodeDecodeError:
         raise _error(member, "the header is not UTF-8 text", line=1) from None
+    header = [bb.canonical_column(name) for name in written]
+    seen: dict[str, str] = {}
+    for original, name in zip(written, header, strict=True):
+        if name in seen:
+            raise _error(
+                member, f"columns {seen[name].strip()!r} and {original.strip()!r} are both {name}", 1
+            )
+        seen[name] = original
+    return header
 
 
 def _column_types(header: list[str]) -> dict[str, pa.DataType]:
@@ -248,7 +258,9 @@ def _explain(member: Member, data: bytes, header: list[str], failure: str) -> Ba
     try:
         pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(block_size=_BLOCK_SIZE, use_threads=False),
+            read_options=pacsv.ReadOptions(
+                block_size=_BLOCK_SIZE, use_threads=False, column_names=header, skip_rows=1
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=remember),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header}),
         )
@@ -275,9 +287,17 @@ def _first_line_not_utf8(data: bytes) -> int | None:
     return None
 
 
+def _named_as_stored(data: bytes) -> pacsv.ReadOptions:
+    """Read options that name the columns by their stored names, whatever the file spells."""
+    first_line = re.split(rb"\r\n|\r|\n", data[:_HEADER_PEEK], maxsplit=1)[0]
+    names = [bb.canonical_column(n) for n in first_line.decode("utf-8-sig").split(",")]
+    return pacsv.ReadOptions(column_names=names, skip_rows=1)
+
+
 def _first_line_failing(data: bytes, column: str) -> int | None:
     text = pacsv.read_csv(
         pa.BufferReader(data),
+        read_options=_named_as_stored(data),
         convert_options=pacsv.ConvertOptions(
             include_columns=[column],
             column_types={column: pa.string()},
@@ -304,6 +324,7 @@ def _value_at(data: bytes, column: str, line: int | None) -> str | None:
         return None
     text = pacsv.read_csv(
         pa.BufferReader(data),
+        read_options=_named_as_stored(data),
         convert_options=pacsv.ConvertOptions(
             include_columns=[column], column_types={column: pa.string()}
         ),
