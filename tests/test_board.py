@@ -221,7 +221,7 @@ def test_fleet_series_add_up(client: TestClient, board_home: Path) -> None:
     # Against the store itself (not the fleet tables the board reads): rows per day, failures.
     import duckdb
 
-    files = str(board_home / "store" / "days" / "*" / "*.parquet")
+    files = str(board_home / "store" / "months" / "*" / "*.parquet")
     per_day = dict(
         duckdb.execute(
             f"select strftime(date, '%Y-%m-%d'), count(*) from read_parquet('{files}') group by 1"
@@ -246,7 +246,7 @@ def test_a_job_page_links_upstream_downstream_inputs_and_outputs(
     data = get_json(client, f"/jobs/{fleet_row['id']}.json")
     assert {u["stage"] for u in data["upstream"]} == {"import"}
     assert {"afr", "survival"} <= {d["stage"] for d in data["downstream"]}
-    days = catalog.query(workspace, "select count(*) as n from days")[0]["n"]
+    days = catalog.query(workspace, "select count(*) as n from days")[0]["n"]  # one input a day
     assert data["files_total"] == days and len(data["files"]) == min(days, FILES_SHOWN)
     if days > FILES_SHOWN:
         assert data["files_url"] == f"/jobs/{fleet_row['id']}?files=all"

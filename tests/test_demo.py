@@ -39,21 +39,21 @@ def test_demo_makes_everything_then_reuses_everything(home):
 
 def test_demo_refuses_a_workspace_of_real_data(home, samples):
     run_cli(home, "import", str(samples[0]))
-    before = sorted(p.name for p in (home / "store" / "days").rglob("*.parquet"))
+    before = sorted(p.name for p in (home / "store" / "months").rglob("*.parquet"))
     result = run_cli(home, "demo", "--quiet", *SHORT)
     assert result.exit_code != 0
     assert "holds imported data" in result.output and "drivestats --home DIR demo" in result.output
-    assert sorted(p.name for p in (home / "store" / "days").rglob("*.parquet")) == before
+    assert sorted(p.name for p in (home / "store" / "months").rglob("*.parquet")) == before
     assert not (home / "jobs" / "synthetic-zips").exists()
 
 
 def test_real_data_is_not_imported_over_the_demo(home, samples):
     made = run_cli(home, "demo", "--quiet", "--no-movie", *SHORT)
     assert made.exit_code == 0, made.output
-    before = sorted(p.name for p in (home / "store" / "days").rglob("*.parquet"))
+    before = sorted(p.name for p in (home / "store" / "months").rglob("*.parquet"))
     result = run_cli(home, "import", str(samples[0]))
     assert result.exit_code != 0 and "holds the demo's synthetic fleet" in result.output
-    assert sorted(p.name for p in (home / "store" / "days").rglob("*.parquet")) == before
+    assert sorted(p.name for p in (home / "store" / "months").rglob("*.parquet")) == before
 
 
 def test_demo_without_home_works_apart_from_the_default_workspace(tmp_path):

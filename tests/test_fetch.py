@@ -369,7 +369,7 @@ def test_update_fetches_what_is_missing_then_imports_only_what_is_new(
     assert "imported data_2014.zip: 2 days, 80 rows" in first.output
     assert "imported data_Q2_2021.zip: 3 days, 120 rows" in first.output
     assert "2 source(s) imported, 0 already imported" in first.output
-    assert (tmp_path / "store" / "days" / "2021" / "2021-04-03.parquet").exists()
+    assert (tmp_path / "store" / "months" / "2021" / "2021-04.parquet").exists()
 
     mirror.requests.clear()
     second = run(tmp_path, "update", "--base-url", mirror.url, "-q")
@@ -400,7 +400,7 @@ def test_update_never_imports_a_half_download(
     result = run(tmp_path, "update", "--base-url", mirror.url, "-q")
     assert result.exit_code == 1 and "could not download" in result.output
     assert (tmp_path / "data" / "data_2014.zip.part").exists()
-    assert not (tmp_path / "store" / "days" / "2014").exists()
+    assert not (tmp_path / "store" / "months" / "2014").exists()
 
 
 def test_update_goes_on_past_a_corrupt_file_but_fails_at_the_end(

@@ -15,7 +15,7 @@ from drivestats.workspace import Workspace
 
 
 def store_glob(home: Path) -> str:
-    return str(home / "store" / "days" / "*" / "*.parquet")
+    return str(home / "store" / "months" / "*" / "*.parquet")
 
 
 def test_zip_of_real_samples_matches_independent_count(samples, home, tmp_path):
@@ -93,15 +93,39 @@ def test_reimport_is_skipped_and_changes_nothing(samples, home, tmp_path):
     assert day.stat().st_mtime_ns == before.st_mtime_ns and day.stat().st_ino == before.st_ino
 
 
-def test_new_quarter_touches_only_its_days(samples, home, tmp_path):
+def test_new_month_touches_only_its_month(home, tmp_path):
+    header = "date,serial_number,model,capacity_bytes,failure"
+    april = write_day(tmp_path / "a", "2016-04-30", header, ["2016-04-30,A,ST1,1,0"])
+    may = write_day(tmp_path / "b", "2016-05-01", header, ["2016-05-01,A,ST1,1,0"])
+    run_cli(home, "import", str(april))
+    old = (home / "store/months/2016/2016-04.parquet").stat()
+    run_cli(home, "import", str(may))
+    files = sorted(p.name for p in (home / "store/months/2016").glob("*.parquet"))
+    assert files == ["2016-04.parquet", "2016-05.parquet"]
+    now = (home / "store/months/2016/2016-04.parquet").stat()
+    assert (now.st_ino, now.st_mtime_ns) == (old.st_ino, old.st_mtime_ns)
+
+
+def test_two_sources_of_one_month_share_its_file(samples, home, tmp_path):
     first = pack_like_backblaze(samples[:5], tmp_path / "a.zip")
     second = pack_like_backblaze(samples[5:], tmp_path / "b.zip")
     run_cli(home, "import", str(first))
-    old = {p.name: p.stat().st_mtime_ns for p in (home / "store/days/2013").glob("*.parquet")}
+    first_job = json.loads(run_cli(home, "sources", "--format", "json").output)[0]
+    job_file = next((home / "jobs" / "import").glob("import-*/months/2013-04.parquet"))
+    before = job_file.read_bytes()
     run_cli(home, "import", str(second))
-    now = {p.name: p.stat().st_mtime_ns for p in (home / "store/days/2013").glob("*.parquet")}
-    assert len(now) == 10
-    assert all(now[name] == stamp for name, stamp in old.items())
+    assert [p.name for p in (home / "store/months").rglob("*.parquet")] == ["2013-04.parquet"]
+    expected = raw_counts(samples)
+    per_day = dict(
+        duckdb.execute(
+            f"select strftime(date, '%Y-%m-%d'), count(*) from '{store_glob(home)}' group by 1"
+        ).fetchall()
+    )
+    assert per_day == expected["rows_per_day"]
+    assert job_file.read_bytes() == before  # the first import's output is not touched
+    sources = json.loads(run_cli(home, "sources", "--format", "json").output)
+    assert [s["in_store"] for s in sources] == [5, 5]
+    assert sources[0]["sha256"] == first_job["sha256"]
 
 
 def test_day_in_two_sources_is_stored_once_later_wins(home, tmp_path):
@@ -187,7 +211,7 @@ def test_bad_rows_are_named_by_file_member_and_line(home, tmp_path, case, conten
     assert result.exit_code == 1
     assert f"data_2013.zip member 2013/2013-04-10.csv {expected}" in result.output, result.output
     # Nothing of the failed source is stored, not even its good first day.
-    assert not list((home / "store" / "days").rglob("*.parquet"))
+    assert not list((home / "store" / "months").rglob("*.parquet"))
 
 
 def test_text_that_is_not_utf8_is_named_by_line(home, tmp_path):
@@ -214,8 +238,10 @@ def test_corrupt_and_truncated_zips_fail_cleanly_others_import(samples, home, tm
     assert "truncated.zip: not a readable zip" in result.output
     assert "garbage.zip: not a readable zip" in result.output
     assert "2 of 3 sources not imported" in result.output
-    stored = sorted(p.stem for p in (home / "store/days").rglob("*.parquet"))
-    assert stored == ["2013-04-10", "2013-04-11"]
+    stored = duckdb.execute(
+        f"select distinct strftime(date, '%Y-%m-%d') from '{store_glob(home)}' order by 1"
+    ).fetchall()
+    assert stored == [("2013-04-10",), ("2013-04-11",)]
 
 
 def test_corrupted_member_bytes_are_caught(samples, home, tmp_path):
@@ -230,7 +256,7 @@ def test_corrupted_member_bytes_are_caught(samples, home, tmp_path):
     result = run_cli(home, "import", str(archive))
     assert result.exit_code == 1
     assert "member data_2013/2013-04-10.csv" in result.output
-    assert not list((home / "store/days").rglob("*.parquet"))
+    assert not list((home / "store/months").rglob("*.parquet"))
 
 
 def test_missing_path_is_a_clear_error(home, tmp_path):

@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import sample_files
@@ -51,10 +52,10 @@ def import_process(home: Path, *paths: Path) -> subprocess.Popen:
 
 
 def store_state(home: Path) -> dict[str, str]:
-    """Every day file in the store with its sha256."""
+    """Every month file in the store with its sha256."""
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted((home / "store" / "days").rglob("*.parquet"))
+        for p in sorted((home / "store" / "months").rglob("*.parquet"))
     }
 
 
@@ -71,7 +72,14 @@ def assert_consistent(home: Path) -> None:
     """The catalog and the files agree: every listed day is there with its hash, nothing else is."""
     sources, days = catalog_state(home)
     files = store_state(home)
-    assert {f"{day}.parquet": digest for day, digest, _ in days} == files
+    assert {f"{day[:7]}.parquet": digest for day, digest, _ in days} == files
+    # Every listed day is in its month file, and nothing else is.
+    for name in files:
+        held = sorted(day for day, *_ in days if day.startswith(name[:7]))
+        stored = pq.read_table(
+            home / "store" / "months" / name[:4] / name, columns=["date"]
+        ).column("date")
+        assert sorted({d.isoformat() for d in stored.to_pylist()}) == held
     for sha, count in sources:
         assert sum(1 for *_, source in days if source == sha) == count
 
@@ -130,7 +138,8 @@ def test_two_imports_at_once_wait_for_each_other(tmp_path):
     assert two.returncode == 0, out_two
     assert "another import is running" in out_one + out_two
     assert_consistent(home)
-    assert len(store_state(home)) == 72
+    assert sorted(store_state(home)) == ["2013-05.parquet", "2013-06.parquet", "2013-07.parquet"]
+    assert len(catalog_state(home)[1]) == 72
 
 
 def wait_until_store_locked(lock: Path, process: subprocess.Popen) -> None:

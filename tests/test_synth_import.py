@@ -38,7 +38,7 @@ def assert_store_equals_truth(home, truth_files):
     for path in truth_files:
         with open(path, newline="") as handle:
             truth |= {(r["quarter"], r["model"]): r for r in csv.DictReader(handle)}
-    files = str(home / "store" / "days" / "*" / "*.parquet")
+    files = str(home / "store" / "months" / "*" / "*.parquet")
     stored = duckdb.execute(
         f"""
         with rows as (
@@ -75,7 +75,7 @@ def test_a_store_of_2013_and_2024_days_queries_by_name(home, tmp_path):
         header = archive.read("data_Q3_2024/2024-09-30.csv").split(b"\n", 1)[0].decode()
     assert "smart_211_normailized" in header.split(",")  # the quirk is really in the file
     assert_store_equals_truth(home, truths)
-    files = str(home / "store" / "days" / "*" / "*.parquet")
+    files = str(home / "store" / "months" / "*" / "*.parquet")
     by_year = duckdb.execute(
         f"""
         select year(date), count(*), count(smart_211_normalized), count(smart_9_raw),

@@ -64,7 +64,7 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
     """Scan the listed day files twice and write the four tables."""
     import duckdb
 
-    files = [str(context.workspace.home / name) for name in sorted(context.inputs)]
+    files = [str(context.workspace.home / name) for name in store.files_of_inputs(context.inputs)]
     if not files:
         raise DrivestatsError(
             "the store holds no days in that range; run `drivestats import` first"
@@ -72,9 +72,11 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
     connection = duckdb.connect()
     connection.execute(f"set threads = {os.cpu_count() or 1}")
     listing = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
+    # A month file may run past `until`.
+    until = context.params["until"]
     connection.execute(
         "create view rows as select date, serial_number, model_clean, capacity_bytes, failure "
-        f"from read_parquet([{listing}], union_by_name = true)"
+        f"from read_parquet([{listing}], union_by_name = true) where date <= '{until}'"
     )
     connection.execute(f"create table model_capacity_days as {_SQL['model_capacity_days']}")
     model_days = connection.sql(_SQL["model_days"]).to_arrow_table()
@@ -137,7 +139,7 @@ def fleet_tables(
         )
     # The effective last day, so that --until past the data gives the same job as no --until.
     params: dict[str, Any] = {"until": days[-1]["day"]}
-    inputs = {row["file"]: row["sha256"] for row in days}
+    inputs = store.day_inputs(days)
     upstream = [
         jobs.load(workspace, identity) for identity in sorted({row["job_id"] for row in days})
     ]

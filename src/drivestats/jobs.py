@@ -391,10 +391,13 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
         pass
     if not resolved.is_file():
         raise DrivestatsError(f"{path} is neither a job id nor a file")
-    if resolved.is_relative_to(workspace.days.resolve()):
-        # A store day is a link to the output of the import that holds the day now.
+    if resolved.is_relative_to(workspace.store.resolve()):
+        # A store file holds days of the imports named in the catalog: the one with most days.
         held = catalog.query(
-            workspace, "select job_id from days where file = ?", (workspace.relative(resolved),)
+            workspace,
+            "select job_id, count(*) as n from days where file = ? group by job_id"
+            " order by n desc, job_id",
+            (workspace.relative(resolved),),
         )
         if held:
             return held[0]["job_id"]

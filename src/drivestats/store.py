@@ -18,8 +18,6 @@ import fcntl
 import itertools
 import json
 import os
-import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -31,14 +29,13 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from drivestats import catalog, jobs
+from drivestats import catalog, jobs, months
 from drivestats.backblaze import read
 from drivestats.errors import BadInputError, DrivestatsError
 from drivestats.workspace import Workspace
 
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+PARQUET_OPTIONS = months.PARQUET_OPTIONS
 JOURNAL = "journal.json"
 
 
@@ -96,7 +93,7 @@ class ImportReport:
 
 
 def _build_import(context: jobs.JobContext) -> None:
-    """Read every daily member of one source and write each day as Parquet into the job folder."""
+    """Read every daily member of one source and write each month as one Parquet file."""
     source = _source_file(context)
     listener: ImportListener = context.progress or SilentListener()
     members = read.members_of(source)
@@ -104,79 +101,68 @@ def _build_import(context: jobs.JobContext) -> None:
     duplicates = [m.name for m in members if latest[m.day] is not m]
     if duplicates:
         context.notes["duplicate_members_ignored"] = duplicates
-    chosen = list(latest.values())
-    (context.dir / "days").mkdir()
-    # Two days at a time, each streamed in batches: memory stays bounded whatever a day's size.
+    # Day by day, so that each month is finished before the next one starts.
+    chosen = [latest[day] for day in sorted(latest)]
+    (context.dir / "months").mkdir()
+    # Two days parsed at a time while the month gathers (and sorts) on this thread.
     in_flight = 2
 
     def convert(
         job: tuple[read.Member, Future[bytes]],
-    ) -> tuple[read.Member, dict[str, Any], pa.Array]:
+    ) -> tuple[read.Member, dict[str, Any], pa.Array, list[pa.Table]]:
         member, data = job
         stream = read.day_stream(member, data.result())
         counts = {"rows": 0, "failures": 0}
         seen: list[pa.Array] = []
-
-        def counted(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
-            for chunk in chunks:
-                counts["rows"] += chunk.num_rows
-                counts["failures"] += int(pc.sum(chunk.column("failure")).as_py() or 0)
-                seen.append(pc.unique(chunk.column("serial_number")))
-                yield chunk
-
-        write_day(
-            stream.schema, counted(stream.chunks), context.dir / "days" / f"{member.day}.parquet"
-        )
+        chunks: list[pa.Table] = []
+        for chunk in stream.chunks:
+            counts["rows"] += chunk.num_rows
+            counts["failures"] += int(pc.sum(chunk.column("failure")).as_py() or 0)
+            seen.append(pc.unique(chunk.column("serial_number")))
+            chunks.append(chunk)
         info = {"member": member.name, **counts, "columns": len(stream.schema) - 2}
         unique = pc.unique(pa.concat_arrays(seen)) if seen else pa.array([], pa.string())
-        return member, info, unique
+        return member, info, unique, chunks or [stream.schema.empty_table()]
 
     serials: list[pa.Array] = []
     days: dict[str, dict[str, Any]] = {}
     done_bytes = total_rows = 0
+    month: str | None = None
+    writer: months.MonthWriter | None = None
+    provenance = {
+        "stage": "import",
+        "job": context.id,
+        "source": next(iter(context.inputs)),
+        "source_sha256": next(iter(context.inputs.values())),
+    }
     # The next member is decompressed (zlib releases the GIL) while this one is converted.
-    with ThreadPoolExecutor(max_workers=1) as fetcher:
-        fetched = _prefetched(fetcher, read.member_bytes, chosen, ahead=in_flight + 1)
-        for member, info, unique_serials in _in_order(convert, fetched, in_flight):
-            days[member.day] = info
-            serials.append(unique_serials)
-            total_rows += info["rows"]
-            done_bytes += member.size
-            listener.advanced(source, done_bytes, total_rows)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as fetcher:
+            fetched = _prefetched(fetcher, read.member_bytes, chosen, ahead=in_flight + 1)
+            for member, info, unique, chunks in _in_order(convert, fetched, in_flight):
+                if months.month_of(member.day) != month:
+                    if writer is not None:
+                        writer.finish()
+                    month = months.month_of(member.day)
+                    target = context.dir / "months" / f"{month}.parquet"
+                    writer = months.MonthWriter(target, {**provenance, "month": month})
+                assert writer is not None
+                for chunk in chunks:
+                    writer.add(chunk)
+                days[member.day] = info
+                serials.append(unique)
+                total_rows += info["rows"]
+                done_bytes += member.size
+                listener.advanced(source, done_bytes, total_rows)
+            if writer is not None:
+                writer.finish()
+                writer = None
+    finally:
+        if writer is not None:
+            writer.abort()
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
-
-
-def write_day(schema: pa.Schema, chunks: Iterator[pa.Table], path: Path) -> None:
-    """One day as Parquet, a row group per chunk, written on a thread while the next is parsed.
-
-    zstd; dictionaries only for text (they only slow the mostly empty SMART numbers).
-    """
-    text = [f.name for f in schema if pa.types.is_string(f.type)]
-    handoff: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
-    failure: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            with pq.ParquetWriter(path, schema, use_dictionary=text, **PARQUET_OPTIONS) as writer:
-                while (chunk := handoff.get()) is not None:
-                    writer.write_table(chunk, row_group_size=max(chunk.num_rows, 1))
-        except BaseException as error:  # noqa: BLE001 - raised again in the reading thread
-            failure.append(error)
-            while handoff.get() is not None:  # keep the reader from blocking on a full queue
-                pass
-
-    writer_thread = threading.Thread(target=write, name=f"write {path.name}")
-    writer_thread.start()
-    try:
-        for chunk in chunks:
-            handoff.put(chunk)
-    finally:
-        handoff.put(None)
-        writer_thread.join()
-    if failure:
-        raise failure[0]
 
 
 def _prefetched(
@@ -247,7 +233,12 @@ def _source_file(context: jobs.JobContext) -> Path:
 IMPORT = jobs.Stage(
     "import",
     _build_import,
-    ("drivestats.store", "drivestats.backblaze.read", "drivestats.backblaze.format"),
+    (
+        "drivestats.store",
+        "drivestats.months",
+        "drivestats.backblaze.read",
+        "drivestats.backblaze.format",
+    ),
 )
 
 
@@ -307,18 +298,28 @@ def _roll_forward(workspace: Workspace) -> None:
         _apply(workspace, json.loads(journal.read_text()))
         journal.unlink()
     journal.with_suffix(".tmp").unlink(missing_ok=True)
-    for leftover in workspace.days.glob("*/.*.parquet.tmp"):
-        leftover.unlink(missing_ok=True)
+    for pattern in ("*/.*.parquet.tmp", "*/.*.parquet.merge", "*/.*.parquet.merge.part*"):
+        for leftover in workspace.months.glob(pattern):
+            leftover.unlink(missing_ok=True)
 
 
 def _apply(workspace: Workspace, entry: dict[str, Any]) -> None:
-    for day in entry["days"]:
-        target = workspace.day_file(day["day"])
+    """Put each month file in place (a link to the job's output, or a merged file), then the catalog.
+
+    Idempotent: a journal applied twice (killed while applying) gives the same store.
+    """
+    for month in entry["months"]:
+        target = workspace.home / month["file"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.unlink(missing_ok=True)
-        os.link(workspace.home / day["job_file"], temporary)
-        os.replace(temporary, target)
+        if "merged" in month:
+            merged = workspace.home / month["merged"]
+            if merged.exists():
+                os.replace(merged, target)
+        else:
+            temporary = target.with_name(f".{target.name}.tmp")
+            temporary.unlink(missing_ok=True)
+            os.link(workspace.home / month["job_file"], temporary)
+            os.replace(temporary, target)
     source = entry["source"]
     with catalog.connect(workspace) as connection:
         connection.execute("delete from sources where sha256 = ?", (source["sha256"],))
@@ -332,6 +333,11 @@ def _apply(workspace: Workspace, entry: dict[str, Any]) -> None:
             " :columns, :source_sha256, :member, :job_id)",
             entry["days"],
         )
+        still_held = {row[0] for row in connection.execute("select distinct file from days")}
+    # Files of an older layout (a file per day) whose days now live in a month file.
+    for name in entry.get("obsolete", []):
+        if name not in still_held:
+            (workspace.home / name).unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -461,42 +467,109 @@ def _fill(outcome: SourceOutcome, row: dict[str, Any]) -> None:
 def _publication(
     workspace: Workspace, job: jobs.JobResult, source: Path, stat: os.stat_result, digest: str
 ) -> dict[str, Any]:
+    """What publishing this import changes: month files, day rows, the source row.
+
+    A month the store holds no other days of is a link to the job's month file; a
+    month that keeps days of other sources is merged into a new file here, before
+    the journal names it, so that applying the journal is only renames.
+    """
     outputs = {o["name"]: o for o in job.manifest["outputs"]}
     day_notes: dict[str, dict[str, Any]] = job.manifest["notes"]["days"]
-    days = []
-    for day, info in sorted(day_notes.items()):
-        output = outputs[f"days/{day}.parquet"]
-        days.append(
-            {
-                "day": day,
-                "file": workspace.relative(workspace.day_file(day)),
-                "job_file": workspace.relative(job.output(output["name"])),
-                "sha256": output["sha256"],
-                "size": output["size"],
-                "rows": info["rows"],
-                "failures": info["failures"],
-                "columns": info["columns"],
-                "source_sha256": digest,
-                "member": info["member"],
-                "job_id": job.id,
-            }
-        )
+    held = {row["day"]: row for row in catalog.query(workspace, "select * from days")}
+    by_month: dict[str, list[str]] = {}
+    for day in sorted(day_notes):
+        by_month.setdefault(months.month_of(day), []).append(day)
+    month_entries: list[dict[str, Any]] = []
+    days: list[dict[str, Any]] = []
+    obsolete: set[str] = set()
+    for month, new_days in by_month.items():
+        output = job.output(outputs[f"months/{month}.parquet"]["name"])
+        file = workspace.relative(workspace.month_file(month))
+        kept = sorted(day for day in held if months.month_of(day) == month and day not in day_notes)
+        obsolete |= {held[day]["file"] for day in new_days if day in held}
+        if not kept:
+            month_entries.append(
+                {"month": month, "file": file, "job_file": workspace.relative(output)}
+            )
+            sha256, size = outputs[f"months/{month}.parquet"]["sha256"], output.stat().st_size
+        else:
+            merged = _merged_month(workspace, month, output, kept, held)
+            month_entries.append(
+                {"month": month, "file": file, "merged": workspace.relative(merged)}
+            )
+            sha256, size = jobs.file_sha256(merged), merged.stat().st_size
+            obsolete |= {held[day]["file"] for day in kept}
+            for day in kept:
+                days.append({**held[day], "file": file, "sha256": sha256, "size": size})
+        for day in new_days:
+            info = day_notes[day]
+            days.append(
+                {
+                    "day": day,
+                    "file": file,
+                    "sha256": sha256,
+                    "size": size,
+                    "rows": info["rows"],
+                    "failures": info["failures"],
+                    "columns": info["columns"],
+                    "source_sha256": digest,
+                    "member": info["member"],
+                    "job_id": job.id,
+                }
+            )
+    days.sort(key=lambda row: row["day"])
+    mine = [d for d in days if d["job_id"] == job.id]
     source_row = {
         "sha256": digest,
         "path": str(source),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "first_day": days[0]["day"] if days else None,
-        "last_day": days[-1]["day"] if days else None,
-        "days": len(days),
+        "first_day": mine[0]["day"] if mine else None,
+        "last_day": mine[-1]["day"] if mine else None,
+        "days": len(mine),
         "rows": job.manifest["rows"]["rows"],
         "drives": job.manifest["rows"]["drives"],
-        "failures": sum(d["failures"] for d in days),
-        "columns": max((d["columns"] for d in days), default=0),
+        "failures": sum(d["failures"] for d in mine),
+        "columns": max((d["columns"] for d in mine), default=0),
         "job_id": job.id,
         "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    return {"source": source_row, "days": days}
+    obsolete -= {entry["file"] for entry in month_entries}
+    return {
+        "source": source_row,
+        "months": month_entries,
+        "days": days,
+        "obsolete": sorted(obsolete),
+    }
+
+
+def _merged_month(
+    workspace: Workspace, month: str, new_file: Path, kept: list[str], held: dict[str, Any]
+) -> Path:
+    """A month file of the new import's days and the days the store keeps from other sources."""
+    target = workspace.month_file(month)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    merged = target.with_name(f".{target.name}.merge")
+    provenance = {"stage": "store-merge", "month": month}
+    writer = months.MonthWriter(
+        merged, {**provenance, "kept_days_jobs": {d: held[d]["job_id"] for d in kept}}
+    )
+    try:
+        by_file: dict[str, list[str]] = {}
+        for day in kept:
+            by_file.setdefault(held[day]["file"], []).append(day)
+        for table in months.rows_of(new_file):
+            writer.add(table)
+        for name, its_days in sorted(by_file.items()):
+            for table in months.rows_of(workspace.home / name, its_days):
+                writer.add(table)
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    with open(merged, "rb") as handle:
+        os.fsync(handle.fileno())
+    return merged
 
 
 def _replaced_days(workspace: Workspace, entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -562,9 +635,36 @@ def stored_days(
     )
 
 
+def day_inputs(days: list[dict[str, Any]]) -> dict[str, str]:
+    """Stored days as a job's inputs: ``<file>#<day>`` and a digest of the rows the day holds.
+
+    A day's rows are what its import job made of its member, wherever the store keeps them
+    (a month file changes when later days join it; the day's rows do not), so the digest is
+    that of the import job id and the member: a job over days up to D stays the same job
+    after days past D are imported.
+    """
+    import hashlib
+
+    return {
+        f"{row['file']}#{row['day']}": hashlib.sha256(
+            f"{row['job_id']}\0{row['member']}".encode()
+        ).hexdigest()
+        for row in days
+    }
+
+
+def files_of_inputs(inputs: dict[str, str]) -> list[str]:
+    """The store files named by day_inputs, each once, in order."""
+    return sorted({name.split("#", 1)[0] for name in inputs})
+
+
 def day_files(workspace: Workspace, start: str | None = None, end: str | None = None) -> list[Path]:
-    """The Parquet files of the days in [start, end]: a date range reads only these."""
-    return [workspace.home / row["file"] for row in stored_days(workspace, start, end)]
+    """The Parquet files holding the days in [start, end]: a date range reads only these.
+
+    A file (a month) may hold days outside the range too: filter rows by date.
+    """
+    files = dict.fromkeys(row["file"] for row in stored_days(workspace, start, end))
+    return [workspace.home / name for name in files]
 
 
 def connect_duckdb(workspace: Workspace, start: str | None = None, end: str | None = None):  # type: ignore[no-untyped-def]
@@ -580,5 +680,6 @@ def connect_duckdb(workspace: Workspace, start: str | None = None, end: str | No
     listing = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
     connection.execute(
         f"create view drive_days as select * from read_parquet([{listing}], union_by_name = true)"
+        f" where date between '{start or '0001-01-01'}' and '{end or '9999-12-31'}'"
     )
     return connection

@@ -44,9 +44,9 @@ class Workspace:
         return self.home / "store"
 
     @property
-    def days(self) -> Path:
-        """One Parquet file per day: days/YYYY/YYYY-MM-DD.parquet."""
-        return self.store / "days"
+    def months(self) -> Path:
+        """One Parquet file per month, each drive's rows together: months/YYYY/YYYY-MM.parquet."""
+        return self.store / "months"
 
     @property
     def store_lock(self) -> Path:
@@ -79,15 +79,19 @@ class Workspace:
     def scratch(self) -> Path:
         return self.home / "scratch"
 
+    def month_file(self, month: str) -> Path:
+        """The store file of one month, given as YYYY-MM."""
+        return self.months / month[:4] / f"{month}.parquet"
+
     def day_file(self, day: str) -> Path:
-        """The store path of one day, given as YYYY-MM-DD."""
-        return self.days / day[:4] / f"{day}.parquet"
+        """The store file that holds a day (given as YYYY-MM-DD): its month's."""
+        return self.month_file(day[:7])
 
     def relative(self, path: Path) -> str:
         """A path as written into catalogs and manifests: relative to the workspace."""
         return path.resolve().relative_to(self.home).as_posix()
 
     def ensure(self) -> Workspace:
-        for folder in (self.home, self.store, self.days, self.jobs, self.results, self.data):
+        for folder in (self.home, self.store, self.months, self.jobs, self.results, self.data):
             folder.mkdir(parents=True, exist_ok=True)
         return self

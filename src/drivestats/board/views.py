@@ -102,10 +102,10 @@ class Fleet:
 
 
 def _same_days(workspace: Workspace, job: jobs.JobResult) -> bool:
-    """True when a fleet-tables job was made from exactly the day files the store holds now."""
+    """True when a fleet-tables job was made from exactly the days the store holds now."""
     from drivestats import store
 
-    now = {row["file"]: row["sha256"] for row in store.stored_days(workspace, read_only=True)}
+    now = store.day_inputs(store.stored_days(workspace, read_only=True))
     then = {entry["name"]: entry["sha256"] for entry in job.manifest["inputs"]["files"]}
     return now == then
 
@@ -737,11 +737,12 @@ def jobs_page(board: Board, page: int = 1, stage: str | None = None) -> dict[str
 
 def input_file(workspace: Workspace, entry: dict[str, str], sources: set[str]) -> dict[str, Any]:
     """An input file of a job: its download link, its imported source, the job that made it."""
-    made_by = job_holding(workspace, entry["name"])
+    path = entry["name"].split("#", 1)[0]  # a stored day is named <file>#<day>
+    made_by = job_holding(workspace, path)
     return {
         "name": entry["name"],
         "sha256": entry["sha256"],
-        "url": file_url(workspace, entry["name"]),
+        "url": file_url(workspace, path),
         "source": f"/sources#{entry['sha256']}" if entry["sha256"] in sources else None,
         "job": job_link(made_by) if made_by else None,
     }
