@@ -244,7 +244,7 @@ def test_a_job_page_links_upstream_downstream_inputs_and_outputs(
     workspace = Workspace.resolve(board_home)
     (fleet_row,) = [r for r in jobs.recent_jobs(workspace) if r["stage"] == "fleet-tables"]
     data = get_json(client, f"/jobs/{fleet_row['id']}.json")
-    assert {u["stage"] for u in data["upstream"]} == {"import"}
+    assert {u["stage"] for u in data["upstream"]} == {"fleet-partial"}
     assert {"afr", "survival"} <= {d["stage"] for d in data["downstream"]}
     days = catalog.query(workspace, "select count(*) as n from days")[0]["n"]  # one input a day
     assert data["files_total"] == days and len(data["files"]) == min(days, FILES_SHOWN)
@@ -255,9 +255,12 @@ def test_a_job_page_links_upstream_downstream_inputs_and_outputs(
         body = client.get(output["url"]).content
         if output["sha256"]:
             assert hashlib.sha256(body).hexdigest() == output["sha256"]
-    upstream = data["upstream"][0]
+    partial = get_json(client, data["upstream"][0]["url"] + ".json")  # one month's scan
+    assert fleet_row["id"] in {d["id"] for d in partial["downstream"]}
+    assert {u["stage"] for u in partial["upstream"]} == {"import"}
+    upstream = partial["upstream"][0]
     imported = get_json(client, upstream["url"] + ".json")
-    assert fleet_row["id"] in {d["id"] for d in imported["downstream"]}
+    assert partial["id"] in {d["id"] for d in imported["downstream"]}
     (source,) = imported["files"]
     assert source["source"] == f"/sources#{source['sha256']}"
     # The demo's zips lie inside the workspace and can be downloaded; other sources cannot.
@@ -271,7 +274,7 @@ def test_a_job_page_links_upstream_downstream_inputs_and_outputs(
         maker = get_json(client, source["job"]["url"] + ".json")
         assert upstream["id"] in {d["id"] for d in maker["downstream"]}
     page = client.get(f"/jobs/{fleet_row['id']}").text
-    assert f'href="{upstream["url"]}"' in page
+    assert f'href="{data["upstream"][0]["url"]}"' in page
 
 
 def test_an_unknown_job_is_404(client: TestClient) -> None:

@@ -175,7 +175,9 @@ def test_show_traces_a_file_to_raw_inputs(samples, home, tmp_path):
     result = run_cli(home, "show", str(copy), "--json")
     tree = json.loads(result.output)
     assert tree["id"] == fleet.id
-    raw = {f["name"]: f["sha256"] for up in tree["upstream"] for f in up["files"]}
+    # fleet tables <- a partial per month <- the imports <- the raw files
+    imports = [up for partial in tree["upstream"] for up in partial["upstream"]]
+    raw = {f["name"]: f["sha256"] for up in imports for f in up["files"]}
     expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in samples[:2]}
     assert raw == expected
     text = run_cli(home, "show", fleet.id)
@@ -188,8 +190,9 @@ def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
     fleet_tables(workspace)
     fleet_tables(workspace)
     listed = json.loads(run_cli(home, "jobs", "--format", "json").output)
-    assert [row["stage"] for row in listed] == ["fleet-tables", "import"]
-    assert listed[0]["reused"] == 1 and listed[1]["reused"] == 0
+    assert [row["stage"] for row in listed] == ["fleet-tables", "fleet-partial", "import"]
+    # The second call finds the fleet tables made and never asks for their partials again.
+    assert [row["reused"] for row in listed] == [1, 0, 0]
     assert listed[0]["parameters"] == "until=2013-04-10"
 
 

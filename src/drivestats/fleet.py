@@ -1,8 +1,9 @@
 """Fleet tables: the store summarised per drive, per model, per day and per model-day.
 
-One job (stage ``fleet-tables``) builds them with DuckDB over the store's day
-files up to a date; the movie and the failure rates both read these tables and
-never the raw rows again.
+One job (stage ``fleet-partial``) per stored month scans its rows once into
+partial tables (per drive, per day-model-capacity); the ``fleet-tables`` job
+combines the partials up to a date. A new quarter scans only its three months.
+The movie and the failure rates read these tables and never the raw rows again.
 
 Outputs (Parquet):
 - ``drives``: serial_number, model, first_day, last_day, failure_day, failures, days_reported.
@@ -28,14 +29,15 @@ from drivestats.errors import DrivestatsError
 from drivestats.workspace import Workspace
 
 TABLES = ("drives", "models", "daily", "model_days")
+PARTIAL_TABLES = ("drives", "model_capacity_days")
+MEMORY_LIMIT = "2GB"  # DuckDB spills beyond this: every step stays well under 4 GB
 
-# Two scans of the store: one per (day, model, capacity) and one per drive;
-# everything else is derived from their small results.
-_SQL = {
+# One scan of a month's rows gives its partial tables; the fleet tables combine the partials.
+_PARTIAL_SQL = {
     "model_capacity_days": """
         select date, model_clean as model, capacity_bytes, count(*)::bigint as drives,
                count(*) filter (where failure)::bigint as failures
-        from rows group by all
+        from rows group by all order by all
     """,
     "drives": """
         select serial_number, arg_min(model_clean, date) as model,
@@ -44,6 +46,16 @@ _SQL = {
                count(*) filter (where failure)::bigint as failures,
                count(*)::bigint as days_reported
         from rows group by serial_number order by serial_number
+    """,
+}
+_COMBINED_SQL = {
+    # A drive's model is the one of its first day: that of its earliest partial.
+    "drives": """
+        select serial_number, arg_min(model, first_day) as model,
+               min(first_day) as first_day, max(last_day) as last_day,
+               max(failure_day) as failure_day, sum(failures)::bigint as failures,
+               sum(days_reported)::bigint as days_reported
+        from partial_drives group by serial_number order by serial_number
     """,
     "model_days": """
         select date, model, sum(drives)::bigint as drives, sum(failures)::bigint as failures
@@ -57,52 +69,75 @@ _SQL = {
         select model, arg_max(capacity_bytes, (n, capacity_bytes)) as capacity_bytes
         from counted group by model
     """,
-}
-
-
-def _build_fleet_tables(context: jobs.JobContext) -> None:
-    """Scan the listed day files twice and write the four tables."""
-    import duckdb
-
-    files = [str(context.workspace.home / name) for name in store.files_of_inputs(context.inputs)]
-    if not files:
-        raise DrivestatsError(
-            "the store holds no days in that range; run `drivestats import` first"
-        )
-    connection = duckdb.connect()
-    connection.execute(f"set threads = {os.cpu_count() or 1}")
-    listing = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
-    # A month file may run past `until`.
-    until = context.params["until"]
-    connection.execute(
-        "create view rows as select date, serial_number, model_clean, capacity_bytes, failure "
-        f"from read_parquet([{listing}], union_by_name = true) where date <= '{until}'"
-    )
-    connection.execute(f"create table model_capacity_days as {_SQL['model_capacity_days']}")
-    model_days = connection.sql(_SQL["model_days"]).to_arrow_table()
-    capacities = connection.sql(_SQL["capacities"]).to_arrow_table()
-    drives = connection.sql(_SQL["drives"]).to_arrow_table()
-    connection.register("model_days_t", model_days)
-    connection.register("drives_t", drives)
-    connection.register("capacities_t", capacities)
-    models = connection.sql(
-        """
+    "models": """
         select m.model, coalesce(c.capacity_bytes, 0)::bigint as capacity_bytes,
                min(m.date) as first_day, max(m.date) as last_day,
                (select count(*) from drives_t d where d.model = m.model)::bigint as drives,
                max(m.drives)::bigint as peak_drives, sum(m.failures)::bigint as failures
         from model_days_t m left join capacities_t c using (model)
         group by m.model, c.capacity_bytes order by first_day, m.model
-        """
-    ).to_arrow_table()
-    daily = connection.sql(
-        """
+    """,
+    "daily": """
         select m.date, sum(m.drives)::bigint as drives, sum(m.failures)::bigint as failures,
                sum(m.drives * coalesce(c.capacity_bytes, 0))::bigint as storage_bytes
         from model_days_t m left join capacities_t c using (model)
         group by m.date order by m.date
-        """
-    ).to_arrow_table()
+    """,
+}
+
+
+def _duckdb():  # type: ignore[no-untyped-def]
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute(f"set threads = {os.cpu_count() or 1}")
+    connection.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("set preserve_insertion_order = true")
+    return connection
+
+
+def _listing(paths: list[str]) -> str:
+    return ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+
+
+def _build_fleet_partial(context: jobs.JobContext) -> None:
+    """Scan one month's stored days (up to the last day it names) into its partial tables."""
+    files = [str(context.workspace.home / name) for name in store.files_of_inputs(context.inputs)]
+    connection = _duckdb()
+    first, last = context.params["first_day"], context.params["last_day"]
+    # A month file may hold days past `last`; an older store's daily files are one day each.
+    connection.execute(
+        "create view rows as select date, serial_number, model_clean, capacity_bytes, failure "
+        f"from read_parquet([{_listing(files)}], union_by_name = true) "
+        f"where date between '{first}' and '{last}'"
+    )
+    for name in PARTIAL_TABLES:
+        table = connection.sql(_PARTIAL_SQL[name]).to_arrow_table()
+        pq.write_table(table, context.dir / f"{name}.parquet", **store.PARQUET_OPTIONS)
+        context.rows[name] = table.num_rows
+
+
+def _build_fleet_tables(context: jobs.JobContext) -> None:
+    """Combine the months' partial tables into the four fleet tables."""
+    partials = context.upstream_of(FLEET_PARTIAL.name)
+    if not partials:
+        raise DrivestatsError(
+            "the store holds no days in that range; run `drivestats import` first"
+        )
+    connection = _duckdb()
+    for name in PARTIAL_TABLES:
+        listing = _listing([str(job.output(f"{name}.parquet")) for job in partials])
+        table = "partial_drives" if name == "drives" else name
+        connection.execute(f"create table {table} as select * from read_parquet([{listing}])")
+    model_days = connection.sql(_COMBINED_SQL["model_days"]).to_arrow_table()
+    capacities = connection.sql(_COMBINED_SQL["capacities"]).to_arrow_table()
+    drives = connection.sql(_COMBINED_SQL["drives"]).to_arrow_table()
+    connection.execute("drop table partial_drives")
+    connection.register("model_days_t", model_days)
+    connection.register("drives_t", drives)
+    connection.register("capacities_t", capacities)
+    models = connection.sql(_COMBINED_SQL["models"]).to_arrow_table()
+    daily = connection.sql(_COMBINED_SQL["daily"]).to_arrow_table()
     from drivestats.backblaze.format import vendor_of
 
     vendors = pa.array([vendor_of(m) for m in models.column("model").to_pylist()], pa.string())
@@ -117,6 +152,7 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         context.rows[name] = table.num_rows
 
 
+FLEET_PARTIAL = jobs.Stage("fleet-partial", _build_fleet_partial, ("drivestats.fleet",))
 FLEET_TABLES = jobs.Stage(
     "fleet-tables",
     _build_fleet_tables,
@@ -129,6 +165,7 @@ def fleet_tables(
 ) -> jobs.JobResult:
     """The fleet-tables job for the store's days up to ``until`` (default: all), reused if made.
 
+    Built from one partial job per month, so a new quarter scans only its own months.
     With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
     """
     days = store.stored_days(workspace, end=until, read_only=reuse_only)
@@ -137,15 +174,33 @@ def fleet_tables(
         raise DrivestatsError(
             f"the store in {workspace.home} holds no days{where}; run `drivestats import` first"
         )
+    by_month: dict[str, list[dict[str, Any]]] = {}
+    for row in days:
+        by_month.setdefault(row["day"][:7], []).append(row)
+    partials = [
+        (
+            {"month": month, "first_day": rows[0]["day"], "last_day": rows[-1]["day"]},
+            store.day_inputs(rows),
+            sorted({row["job_id"] for row in rows}),
+        )
+        for month, rows in sorted(by_month.items())
+    ]
     # The effective last day, so that --until past the data gives the same job as no --until.
     params: dict[str, Any] = {"until": days[-1]["day"]}
     inputs = store.day_inputs(days)
+    partial_ids = [jobs.job_id(FLEET_PARTIAL, *spec) for spec in partials]
+    identity = jobs.job_id(FLEET_TABLES, params, inputs, partial_ids)
+    made = jobs.existing(workspace, FLEET_TABLES, identity, record=not reuse_only)
+    if made is not None:
+        return made
+    if reuse_only:
+        raise jobs.JobNotMade(FLEET_TABLES.name, identity)
+    imports = {made_by: jobs.load(workspace, made_by) for made_by in {r["job_id"] for r in days}}
     upstream = [
-        jobs.load(workspace, identity) for identity in sorted({row["job_id"] for row in days})
+        jobs.run(workspace, FLEET_PARTIAL, params_, inputs_, [imports[i] for i in import_ids])
+        for params_, inputs_, import_ids in partials
     ]
-    return jobs.run(
-        workspace, FLEET_TABLES, params, inputs=inputs, upstream=upstream, reuse_only=reuse_only
-    )
+    return jobs.run(workspace, FLEET_TABLES, params, inputs=inputs, upstream=upstream)
 
 
 def read_table(job: jobs.JobResult, name: str) -> pa.Table:

@@ -162,6 +162,23 @@ def load(workspace: Workspace, identity: str) -> JobResult:
     return JobResult(manifest["id"], manifest["stage"], folder, False, manifest)
 
 
+def existing(
+    workspace: Workspace, stage: Stage, identity: str, record: bool = True
+) -> JobResult | None:
+    """The finished job of this id if it is made (its use recorded unless told not to), else None.
+
+    Lets a caller that knows an id before its upstream jobs exist (an id is a pure hash)
+    skip making them when the job itself is already made.
+    """
+    final = job_folder(workspace, stage.name, identity)
+    if not (final / MANIFEST).exists():
+        return None
+    manifest = json.loads((final / MANIFEST).read_text())
+    if record:
+        _record(workspace, manifest, final, reused=True)
+    return JobResult(identity, stage.name, final, True, manifest)
+
+
 def run(
     workspace: Workspace,
     stage: Stage,
@@ -180,14 +197,12 @@ def run(
     inputs = dict(inputs or {})
     upstream = list(upstream)
     identity = job_id(stage, params, inputs, [job.id for job in upstream])
-    final = job_folder(workspace, stage.name, identity)
-    if (final / MANIFEST).exists():
-        manifest = json.loads((final / MANIFEST).read_text())
-        if not reuse_only:
-            _record(workspace, manifest, final, reused=True)
-        return JobResult(identity, stage.name, final, True, manifest)
+    made = existing(workspace, stage, identity, record=not reuse_only)
+    if made is not None:
+        return made
     if reuse_only:
         raise JobNotMade(stage.name, identity)
+    final = job_folder(workspace, stage.name, identity)
 
     final.parent.mkdir(parents=True, exist_ok=True)
     _sweep_abandoned(final.parent)
