@@ -70,7 +70,9 @@ def run(command: list[str]) -> tuple[float, str]:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{command} failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    return time.perf_counter() - started, done.stdout.strip().splitlines()[
+        -1
+    ] if done.stdout.strip() else ""
 
 
 def main() -> None:

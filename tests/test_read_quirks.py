@@ -227,7 +227,9 @@ def test_197_columns_of_2024_q2_read_by_name(tmp_path):
     values |= {"date": "2024-04-01", "serial_number": "ZXA00001", "model": "ST24000NM002H"}
     values |= {"capacity_bytes": "24000277250048", "failure": "0", "smart_211_raw": "7"}
     values |= {"smart_212_normalized": "100", "smart_9_raw": "1.5e+3", "pod_slot_num": "07"}
-    table = only_day(write_day(tmp_path, "2024-04-01", ",".join(columns), [",".join(values.values())]))
+    table = only_day(
+        write_day(tmp_path, "2024-04-01", ",".join(columns), [",".join(values.values())])
+    )
     assert table.num_columns == 197 + 2  # model_clean and vendor
     row = table.to_pylist()[0]
     assert (row["smart_211_raw"], row["smart_212_normalized"], row["smart_9_raw"]) == (7, 100, 1500)

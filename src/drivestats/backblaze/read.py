@@ -208,7 +208,9 @@ def _header_of(member: Member, data: bytes) -> list[str]:
     for original, name in zip(written, header, strict=True):
         if name in seen:
             raise _error(
-                member, f"columns {seen[name].strip()!r} and {original.strip()!r} are both {name}", 1
+                member,
+                f"columns {seen[name].strip()!r} and {original.strip()!r} are both {name}",
+                1,
             )
         seen[name] = original
     return header
