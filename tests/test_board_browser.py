@@ -161,6 +161,8 @@ def test_a_job_page_links_to_its_parent_job(page: Any, board: str) -> None:
     parent.click()
     page.wait_for_url(f"**{href}")
     assert href.rsplit("/", 1)[-1] in page.locator("h1").inner_text()
+    page.locator("ul.upstream a.job").first.click()  # a month's partial tables
+    page.wait_for_url("**/jobs/fleet-partial-*")
     page.locator("ul.upstream a.job").first.click()
     page.wait_for_url("**/jobs/import-*")
     page.locator("table.files a", has_text="source").click()

@@ -51,6 +51,13 @@ class Stage:
     name: str
     build: Callable[[JobContext], None]
     modules: tuple[str, ...]
+    # The parameters that decide the outputs, when the others only say where to find the
+    # inputs (a movie segment is named by the content of its frames, not by the fleet job
+    # that supplied it). None: all of them.
+    identity_params: tuple[str, ...] | None = None
+    # The stages of the upstream jobs that decide the outputs (None: all): a movie is decided
+    # by its fleet tables, and names its segments only so that its lineage shows them.
+    identity_upstream: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _REGISTRY[self.name] = self
@@ -128,11 +135,20 @@ def job_id(
     upstream: Iterable[str],
 ) -> str:
     """The identity of a job: a hash of everything that decides its outputs."""
+    deciding = (
+        params
+        if stage.identity_params is None
+        else {key: params[key] for key in stage.identity_params}
+    )
     identity = {
         "stage": stage.name,
-        "params": params,
+        "params": deciding,
         "inputs": dict(sorted(inputs.items())),
-        "upstream": sorted(upstream),
+        "upstream": sorted(
+            up
+            for up in upstream
+            if stage.identity_upstream is None or up.rsplit("-", 1)[0] in stage.identity_upstream
+        ),
         "code": stage.code_fingerprint()["sha256"],
     }
     text = json.dumps(identity, sort_keys=True, default=str)

@@ -10,6 +10,7 @@ grows. All of it is a pure function of the model list and the canvas.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ COLUMN_DRIVES = COLUMN_WIDTH * COLUMN_HEIGHT
 BASE_HEIGHT = 1080  # the canvas height at which sizes below are given
 BASE_CELL = 2
 MAX_CELL_SCALE = 8  # "auto" cells grow up to this many times the default
+ROOM_SHARE = 0.25  # models still reporting keep room for this many more drives
 OTHER = "(other)"  # block key of models gathered because the canvas cannot hold them
 FONTS = Path(__file__).parent / "fonts"
 
@@ -48,6 +50,8 @@ class ModelEntry:
     first_day: int  # days since 1970-01-01
     vendor: str = ""
     capacity_bytes: int = 0
+    growing: bool = False  # still reporting on the last day: later days may add drives
+    room: int = 0  # drives the block reserves space for (0: just its own)
 
 
 @dataclass(frozen=True)
@@ -161,11 +165,12 @@ class Block:
     capacity: str
     vendor: str
     label: Rect
+    room: int = 0  # drives it reserves space for, above its own, so later days keep the layout
 
     @property
     def rect(self) -> Rect:
-        """The pixels the block's cells can ever cover."""
-        _, across, up = block_shape(self.drives)
+        """The pixels the block's cells can ever cover (its reserved room included)."""
+        _, across, up = block_shape(max(self.drives, self.room))
         return Rect(self.x, self.bottom - up * self.cell, across * self.cell, up * self.cell)
 
     @property
@@ -282,12 +287,47 @@ def layout(
     height: int,
     overrides: Iterable[tuple[int, int, str]] = (),
     cell: int | str | None = None,
+    anchors: Iterable[tuple[int, int, str]] = (),
+    anchor_cell: int = 0,
 ) -> Layout:
     """The layout of every model on a canvas: the cell asked for if it fits, else smaller, else gathered.
 
     ``cell`` is None for the default (2 px at 1080p, scaled with the canvas), a
     size in pixels, or "auto" for the largest cell that fits (small fleets).
+    ``anchors`` are the blocks of an earlier movie ('x bottom model', cells of
+    ``anchor_cell`` px): kept where they were if every block still fits around
+    them, so that a movie over more days keeps its frames; else everything is
+    laid out anew and a note says why. Models still reporting on the last day
+    reserve ROOM_SHARE more drives' space where the canvas allows.
     """
+    anchors = tuple(anchors)
+    if anchors:
+        present = {m.model for m in models}
+        kept = {model: (x, y) for x, y, model in anchors if model in present}
+        kept.update({model: (x, y) for x, y, model in overrides})
+        try:
+            placed = _fitted(
+                models, width, height, tuple((x, y, m) for m, (x, y) in kept.items()), anchor_cell
+            )
+            if placed.cell == anchor_cell and placed.gathered is None:
+                return placed
+            reason = f"{anchor_cell}-px cells no longer fit"
+        except DrivestatsError as error:
+            reason = str(error).replace("layout file puts", "the new days would put")
+        fresh = _fitted(models, width, height, overrides, cell)
+        note = f"every block laid out anew: the earlier layout no longer fits ({reason})"
+        return dataclasses.replace(fresh, notes=(*fresh.notes, note))
+    return _fitted(models, width, height, overrides, cell)
+
+
+def _fitted(
+    models: Sequence[ModelEntry],
+    width: int,
+    height: int,
+    overrides: Iterable[tuple[int, int, str]] = (),
+    cell: int | str | None = None,
+) -> Layout:
+    """A layout from nothing (or with fixed blocks): the largest cell that fits, else gathered."""
     if width % 2 or height % 2 or width < 320 or height < 180:
         raise DrivestatsError(
             f"the movie size must be even and at least 320x180, not {width}x{height}"
@@ -305,8 +345,16 @@ def layout(
         wanted = largest = default_cell(height) if cell is None else int(cell)
         if largest < 1:
             raise DrivestatsError(f"the cell size must be at least 1 px, not {cell}")
+    roomy = [
+        dataclasses.replace(m, room=math.ceil(m.drives * (1 + ROOM_SHARE))) if m.growing else m
+        for m in ordered
+    ]
     for size in range(largest, 0, -1):
-        blocks = _pack_any_order(ordered, size, fixed, typography, width, height, box)
+        blocks = None
+        for entries in (roomy, ordered):  # room to grow where it fits, else none
+            blocks = _pack_any_order(entries, size, fixed, typography, width, height, box)
+            if blocks is not None:
+                break
         if blocks is not None:
             if size < wanted:
                 drives = sum(m.drives for m in ordered)
@@ -411,7 +459,7 @@ def _pack(
     for entry in entries:
         if entry.model in fixed:
             continue
-        columns, across, up = block_shape(entry.drives)
+        columns, across, up = block_shape(max(entry.drives, entry.room))
         block_h = up * cell
         _, title_lines, capacity, vendor = _label_texts(entry, cell, gap, typography, gathered)
         label_w, label_h = label_size(typography, title_lines, capacity, vendor)
@@ -469,6 +517,7 @@ def _block(
         capacity=capacity,
         vendor=vendor,
         label=Rect(x, bottom + typography.label_pad, label_w, label_h),
+        room=entry.room,
     )
 
 

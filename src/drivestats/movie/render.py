@@ -11,6 +11,8 @@ finished segment and gives the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import queue
@@ -23,12 +25,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from drivestats import jobs
 from drivestats.errors import DrivestatsError
 from drivestats.movie.draw import Painter, Scene
 from drivestats.movie.encode import Encoder, concat, png_bytes
-from drivestats.movie.layout import layout
-from drivestats.movie.state import Timeline, day_number, movie_fleet, storage_by_day
+from drivestats.movie.layout import OTHER, layout
+from drivestats.movie.state import (
+    NEVER,
+    Timeline,
+    day_number,
+    day_text,
+    movie_fleet,
+    storage_by_day,
+)
 from drivestats.workspace import Workspace
 
 # Frames per segment job (10 s at 60 fps). Each segment pays an encoder start and a drain at
@@ -80,17 +91,28 @@ class MovieSpec:
     layout: tuple[tuple[int, int, str], ...] = ()
     watermark: str = ""
     cell: str = "default"
+    # The blocks of the earlier movie of this look ('x bottom model' at anchor_cell px), kept
+    # where they were if they still fit, so that its segments stay valid.
+    anchors: tuple[tuple[int, int, str], ...] = ()
+    anchor_cell: int = 0
 
     def params(self) -> dict[str, Any]:
         values = asdict(self)
         values["layout"] = [list(entry) for entry in self.layout]
+        values["anchors"] = [list(entry) for entry in self.anchors]
         return values
 
     @classmethod
     def from_params(cls, values: dict[str, Any]) -> MovieSpec:
         values = dict(values)
-        values["layout"] = tuple((int(x), int(y), str(m)) for x, y, m in values["layout"])
+        for key in ("layout", "anchors"):
+            values[key] = tuple((int(x), int(y), str(m)) for x, y, m in values.get(key, ()))
         return cls(**values)
+
+    def same_look(self, other: MovieSpec) -> bool:
+        """Whether two movies share start, canvas, frame rate and options (their ends may differ)."""
+        keys = ("start", "width", "height", "fps", "segment_frames", "layout", "watermark", "cell")
+        return all(getattr(self, key) == getattr(other, key) for key in keys)
 
     @property
     def timeline(self) -> Timeline:
@@ -129,16 +151,71 @@ def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
         timeline.end,
     )
     cell = None if spec.cell == "default" else spec.cell if spec.cell == "auto" else int(spec.cell)
-    placed = layout(fleet.models, spec.width, spec.height, spec.layout, cell)
+    placed = layout(
+        fleet.models, spec.width, spec.height, spec.layout, cell, spec.anchors, spec.anchor_cell
+    )
     storage = storage_by_day(read_table(fleet_job, "daily"), timeline.start, timeline.end)
     return Scene(placed, fleet, timeline, storage, spec.watermark)
+
+
+def segment_content(painter: Painter, first: int, count: int) -> str:
+    """A digest of everything frames first..first+count-1 show, and of nothing else.
+
+    The cells of drives seen by the segment's last day (where, first report, last report
+    and failure as far as the segment can tell), the labels of models seen by then, the
+    days and storage shown, and how the frame days map to status days (the tail). A
+    later quarter leaves it unchanged unless it changes one of these frames: a drive that
+    comes back after the segment, a block moved by a new layout.
+    """
+    scene = painter.scene
+    timeline = scene.timeline
+    last_frame_day = timeline.start + first + count - 1
+    status_last = min(last_frame_day, timeline.end)
+    days = scene.fleet.days
+    shown = days.first <= status_last
+    digest = hashlib.sha256()
+    for values in (
+        painter.pixels[shown],
+        days.first[shown],
+        np.minimum(days.last[shown], status_last),
+        np.where(days.failed[shown] <= last_frame_day, days.failed[shown], NEVER),
+        scene.storage[first : status_last - timeline.start + 1],
+    ):
+        digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    layout = scene.layout
+    blocks = [
+        [block.key, block.x, block.bottom, block.first_day, list(block.title_lines),
+         block.capacity, block.vendor, dataclasses.astuple(block.label)]
+        for block in layout.blocks
+        if block.first_day <= status_last
+    ]  # fmt: skip
+    digest.update(
+        json.dumps(
+            [blocks, layout.cell, dataclasses.astuple(layout.date_box), timeline.start + first,
+             status_last, last_frame_day, scene.watermark],
+            default=int,
+        ).encode()
+    )  # fmt: skip
+    return digest.hexdigest()
+
+
+def _look(spec: MovieSpec) -> dict[str, Any]:
+    """What shapes every frame besides its content: canvas, frame rate, watermark."""
+    return {
+        "width": spec.width,
+        "height": spec.height,
+        "fps": spec.fps,
+        "watermark": spec.watermark,
+    }
 
 
 def _build_segment(context: jobs.JobContext) -> None:
     """Render and encode frames first_frame .. first_frame+frames-1 of a movie."""
     spec = MovieSpec.from_params(context.params["movie"])
     first, count = context.params["first_frame"], context.params["frames"]
-    painter = _painter(_fleet_of(context), spec)
+    painter = _painter(jobs.load(context.workspace, context.params["fleet_job"]), spec)
+    if segment_content(painter, first, count) != context.params["content"]:
+        raise DrivestatsError(f"segment {context.id}: its fleet tables no longer give its frames")
     comment = context.id
     reported = 0
     with Encoder(context.dir / "segment.mp4", spec.width, spec.height, spec.fps, comment) as out:
@@ -164,6 +241,9 @@ def _build_movie(context: jobs.JobContext) -> None:
     )
     context.rows["frames"] = sum(job.manifest["parameters"]["frames"] for job in segments)
     context.rows["segments"] = len(segments)
+    # Where the blocks are, for the next movie of this look to keep them there.
+    context.notes["blocks"] = context.hints.get("blocks", [])
+    context.notes["cell_px"] = context.hints.get("cell_px")
     context.notes["layout"] = segments[0].manifest["notes"].get("layout", []) if segments else []
 
 
@@ -177,8 +257,14 @@ def _build_frame(context: jobs.JobContext) -> None:
     context.notes["layout"] = list(painter.scene.layout.notes)
 
 
-SEGMENT = jobs.Stage("movie-segment", _build_segment, _MODULES)
-MOVIE = jobs.Stage("movie", _build_movie, _MODULES)
+# A segment is named by what its frames show, so a movie over more days reuses it.
+SEGMENT = jobs.Stage(
+    "movie-segment",
+    _build_segment,
+    _MODULES,
+    identity_params=("look", "first_day", "frames", "content"),
+)
+MOVIE = jobs.Stage("movie", _build_movie, _MODULES, identity_upstream=("fleet-tables",))
 FRAME = jobs.Stage("movie-frame", _build_frame, _MODULES)
 
 
@@ -261,13 +347,37 @@ def render_movie(
     if until and end and until < end:
         raise DrivestatsError(f"--until {until} is before --end {end}")
     fleet_job = fleet_tables(workspace, until or end)
-    spec = movie_spec(fleet_job, start, end, look, segment_frames)
+    spec = with_earlier_layout(workspace, movie_spec(fleet_job, start, end, look, segment_frames))
     result = movie_job(workspace, spec, fleet_job, workers, on_frames)
     if out is not None:
         shutil.copyfile(result.job.output("movie.mp4"), out)
     if frames_dir is not None:
         write_frames(spec, fleet_job, frames_dir, result.job.id)
     return result
+
+
+def with_earlier_layout(workspace: Workspace, spec: MovieSpec) -> MovieSpec:
+    """The spec anchored to the blocks of the latest earlier movie of the same look, if any."""
+    from drivestats import catalog
+
+    rows = catalog.query(
+        workspace,
+        "select id from jobs where stage = ? order by created desc, rowid desc",
+        (MOVIE.name,),
+    )
+    for row in rows:
+        earlier = jobs.load(workspace, row["id"])
+        other = MovieSpec.from_params(earlier.manifest["parameters"]["movie"])
+        blocks, cell = (
+            earlier.manifest["notes"].get("blocks"),
+            earlier.manifest["notes"].get("cell_px"),
+        )
+        if other.same_look(spec) and blocks and cell:
+            if other.end == spec.end and other.until == spec.until:
+                return other  # the same movie: keep its spec, hence its job
+            anchors = tuple((int(x), int(y), str(model)) for x, y, model in blocks)
+            return dataclasses.replace(spec, anchors=anchors, anchor_cell=int(cell))
+    return spec
 
 
 def movie_job(
@@ -279,17 +389,32 @@ def movie_job(
 ) -> MovieResult:
     """The movie job of a spec: finished segments reused, the others rendered by workers."""
     total = spec.timeline.frames
-    done = 0
     report = on_frames or (lambda done, total: None)
+    movie_params = {"movie": spec.params()}
+    made = jobs.existing(workspace, MOVIE, jobs.job_id(MOVIE, movie_params, {}, [fleet_job.id]))
+    if made is not None:
+        report(total, total)
+        return _result(workspace, made, total, made=0)
+    painter = _painter(fleet_job, spec)
     planned: list[dict[str, Any]] = [
-        {"movie": spec.params(), "first_frame": first, "frames": count}
+        {
+            "look": _look(spec),
+            "first_day": day_text(spec.timeline.start + first),
+            "frames": count,
+            "content": segment_content(painter, first, count),
+            "movie": spec.params(),
+            "first_frame": first,
+            "fleet_job": fleet_job.id,
+        }
         for first, count in spec.segments()
     ]
     finished: dict[int, jobs.JobResult] = {}
     pending = []
+    done = 0
     for number, params in enumerate(planned):
-        if _is_finished(workspace, SEGMENT, params, [fleet_job]):
-            finished[number] = jobs.run(workspace, SEGMENT, params, upstream=[fleet_job])
+        reused = jobs.existing(workspace, SEGMENT, jobs.job_id(SEGMENT, params, {}, []))
+        if reused is not None:
+            finished[number] = reused
             done += params["frames"]
         else:
             pending.append(number)
@@ -305,14 +430,26 @@ def movie_job(
         finished[pending[number]] = job
 
     segments = [finished[number] for number in range(len(planned))]
-    job = jobs.run(workspace, MOVIE, {"movie": spec.params()}, upstream=segments)
+    placed = painter.scene.layout
+    blocks = [[b.x, b.bottom, b.key] for b in placed.blocks if b.key != OTHER]
+    job = jobs.run(
+        workspace,
+        MOVIE,
+        movie_params,
+        upstream=[fleet_job, *segments],
+        hints={"blocks": blocks, "cell_px": placed.cell},
+    )
+    return _result(workspace, job, total, made=len(pending))
+
+
+def _result(workspace: Workspace, job: jobs.JobResult, frames: int, made: int) -> MovieResult:
     link = jobs.publish(workspace, job, "movie.mp4", "movie.mp4")
     return MovieResult(
         job=job,
         link=link,
-        frames=total,
-        segments_made=len(pending),
-        segments_reused=len(planned) - len(pending),
+        frames=frames,
+        segments_made=made,
+        segments_reused=job.manifest["rows"].get("segments", 0) - made,
         notes=list(job.manifest["notes"].get("layout", [])),
     )
 
@@ -328,7 +465,7 @@ def render_poster(
     from drivestats.fleet import fleet_tables
 
     fleet_job = fleet_tables(workspace, until)
-    spec = movie_spec(fleet_job, None, None, look)
+    spec = with_earlier_layout(workspace, movie_spec(fleet_job, None, None, look))
     if not spec.start <= day <= spec.end:
         raise DrivestatsError(f"{day} is outside the imported range {spec.start} .. {spec.end}")
     job = jobs.run(workspace, FRAME, {"movie": spec.params(), "day": day}, upstream=[fleet_job])
@@ -336,13 +473,6 @@ def render_poster(
     if out is not None:
         shutil.copyfile(job.output("frame.png"), out)
     return job, link
-
-
-def _is_finished(
-    workspace: Workspace, stage: jobs.Stage, params: dict[str, Any], upstream: list[jobs.JobResult]
-) -> bool:
-    identity = jobs.job_id(stage, params, {}, [job.id for job in upstream])
-    return (jobs.job_folder(workspace, stage.name, identity) / jobs.MANIFEST).exists()
 
 
 def _run_segments(
@@ -361,7 +491,7 @@ def _run_segments(
         _frame_listener = heard
         try:
             for number, params in enumerate(planned):
-                yield number, jobs.run(workspace, SEGMENT, params, upstream=[fleet_job])
+                yield number, jobs.run(workspace, SEGMENT, params)
         finally:
             _frame_listener = None
             _painters.clear()
@@ -421,7 +551,7 @@ def _segment_in_worker(
     """Build one segment job in a worker process (a module-level function, so spawn can find it)."""
     _idle.clear()
     try:
-        return jobs.run(Workspace(Path(home)), SEGMENT, params, upstream=[fleet_job])
+        return jobs.run(Workspace(Path(home)), SEGMENT, params)
     finally:
         _idle.set()
 

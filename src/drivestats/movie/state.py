@@ -171,6 +171,8 @@ def movie_fleet(drives: pa.Table, models: pa.Table, start: int, end: int) -> Mov
     # Sorted by model first, so a drive's rank is its position minus its model's first row.
     rank = np.arange(len(table)) - starts[model_index]
     facts = model_facts(models)
+    latest = np.full(len(names), np.iinfo(np.int32).min, dtype=np.int64)
+    np.maximum.at(latest, model_index, table["last"].to_numpy().astype(np.int64))
     entries = tuple(
         ModelEntry(
             model=str(name),
@@ -178,6 +180,7 @@ def movie_fleet(drives: pa.Table, models: pa.Table, start: int, end: int) -> Mov
             first_day=int(first_days[starts[i]]),
             vendor=facts.get(str(name), ("", None))[0],
             capacity_bytes=facts.get(str(name), ("", None))[1] or 0,
+            growing=bool(latest[i] >= end),
         )
         for i, name in enumerate(names)
     )
