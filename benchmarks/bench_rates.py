@@ -7,7 +7,7 @@ CSV columns of each day's period with the store's types, then model_clean and
 vendor; the store's Parquet options), not through synth and import, because
 importing 50 million rows of CSV would take far longer than what is measured
 here. The files are the outputs of a benchmark-only job (stage
-``bench-store``) hard-linked into store/days/ and entered into the catalog the
+``bench-store``, month files as an import writes them) hard-linked into store/months/ and entered into the catalog the
 way an import enters them, so ``fleet_tables`` sees an ordinary store. The
 fleet behind it is simulated: about 40 real model names, pods of 60 deployed
 and retired, failures at 0.5-4 % a year, a few drives that report after their
@@ -42,9 +42,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from drivestats import catalog, jobs, store
+from drivestats import catalog, jobs, months
 from drivestats.backblaze import format as bbformat
 from drivestats.workspace import Workspace
 
@@ -217,24 +216,34 @@ def _build_bench_store(context: jobs.JobContext) -> None:
     params = context.params
     fleet = simulated_fleet(params["days"], params["drives"], params["seed"])
     serials = random_serials(len(fleet["model"]), params["seed"])
-    folder = context.dir / "days"
+    folder = context.dir / "months"
     folder.mkdir()
     days = {}
+    writer: months.MonthWriter | None = None
     for offset in range(params["days"]):
         table = day_table(fleet, offset, serials, params["seed"])
         day = (START + dt.timedelta(days=offset)).isoformat()
-        pq.write_table(table, folder / f"{day}.parquet", **store.PARQUET_OPTIONS)
+        if writer is None or writer.target.stem != months.month_of(day):
+            if writer is not None:
+                writer.finish()
+            target = folder / f"{months.month_of(day)}.parquet"
+            writer = months.MonthWriter(target, {"stage": "bench-store", "job": context.id})
+        writer.add(table)
         days[day] = {
             "rows": table.num_rows,
             "failures": int(table["failure"].to_numpy().sum()),
             "columns": table.num_columns - 2,
         }
+    if writer is not None:
+        writer.finish()
     context.rows["rows"] = sum(d["rows"] for d in days.values())
     context.notes["days"] = days
 
 
 BENCH_STORE = jobs.Stage(
-    "bench-store", _build_bench_store, ("drivestats.store", "drivestats.backblaze.format")
+    "bench-store",
+    _build_bench_store,
+    ("drivestats.store", "drivestats.months", "drivestats.backblaze.format"),
 )
 
 
@@ -248,7 +257,7 @@ def benchmark_store(home: Path, days: int, drives: int, seed: int) -> int:
     outputs = {o["name"]: o for o in job.manifest["outputs"]}
     entries = []
     for day, info in sorted(job.manifest["notes"]["days"].items()):
-        output = outputs[f"days/{day}.parquet"]
+        output = outputs[f"months/{months.month_of(day)}.parquet"]
         target = workspace.day_file(day)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -308,8 +317,8 @@ def main() -> None:
     home = WORK / f"home-{args.days}-{args.drives}-{args.seed}"
     rows = benchmark_store(home, args.days, args.drives, args.seed)
     quarter = quarter_label(START + dt.timedelta(days=args.days - 1))
-    size = sum(p.stat().st_size for p in (home / "store" / "days").rglob("*.parquet"))
-    print(f"store: {rows:,} rows in {args.days} day files, {size / 1e9:.2f} GB on disk")
+    size = sum(p.stat().st_size for p in (home / "store" / "months").rglob("*.parquet"))
+    print(f"store: {rows:,} rows over {args.days} days, {size / 1e9:.2f} GB of month files on disk")
     print(f"machine: {os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.1f}\n")
 
     def fresh(*stages: str) -> None:
@@ -320,9 +329,14 @@ def main() -> None:
     by_quarter = ("afr", "--period", "lifetime", "--by", "quarter", "--format", "csv")
     steps: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for _ in range(args.repeat):
-        fresh("fleet-tables", "afr")
+        fresh("fleet-tables", "fleet-partial", "afr")
         run = timed(home, *afr)
-        fleet = job_seconds(home, "fleet-tables")
+        # The fleet tables are a partial job per month, then their combination.
+        partials = sum(
+            json.loads(path.read_text())["wall_seconds"]
+            for path in (home / "jobs" / "fleet-partial").glob("*/job.json")
+        )
+        fleet = partials + job_seconds(home, "fleet-tables")
         steps["together"].append(
             (run["seconds"], fleet + job_seconds(home, "afr", run["job"]), run["peak_mb"])
         )

@@ -1,12 +1,14 @@
-"""The store: one Parquet file per day, imported source by source, atomically.
+"""The store: one Parquet file per month (see months.py), imported source by source, atomically.
 
-Importing a source is a job (stage ``import``) whose outputs are the day files,
-written in the job's own folder. The store's ``days/YYYY/YYYY-MM-DD.parquet``
-are hard links to those outputs, so the store costs no extra space, every day
-file names the job that made it, and replacing a day is one atomic rename.
+Importing a source is a job (stage ``import``) whose outputs are its month
+files, written in the job's own folder. The store's
+``months/YYYY/YYYY-MM.parquet`` are hard links to those outputs when one
+source holds the month, so the store costs no extra space and every month file
+names the job that made it; a month that keeps days of another source is
+merged into a new file first. The catalog lists every day and where it is.
 
-Publishing a source's days into the store goes through a journal: the list of
-links is written first, then applied, then entered into the catalog. A run
+Publishing a source's months into the store goes through a journal: the list
+of renames is written first, then applied, then entered into the catalog. A run
 killed at any point leaves either the store as it was (no journal yet) or a
 journal that the next import rolls forward.
 """

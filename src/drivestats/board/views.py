@@ -2,7 +2,7 @@
 
 The board never writes: no view makes a job, records the use of one, rolls an
 import's journal forward or creates a file; the catalog is opened read-only.
-Views read the catalog, job manifests and the fleet tables, never the day files.
+Views read the catalog, job manifests and the fleet tables, never the store's month files.
 Derived numbers come from jobs that ``drivestats demo``, ``drivestats afr`` or
 ``drivestats survival`` made, looked up with ``reuse_only`` (``fleet.fleet_tables``,
 ``rates.afr``, ``rates.survival``), so a page's figures carry a job id. When the
