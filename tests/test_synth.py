@@ -214,7 +214,11 @@ def test_boot_drives_and_ssds_are_in_the_files(tmp_path: Path) -> None:
     ((_, _, data),) = members(folder)
     capacities = {row["model"]: int(row["capacity_bytes"]) for row in records(data)}
     assert capacities["ST500LM012 HN"] == 500107862016
-    assert capacities["ST250LM004 HN"] == 250059350016
+    # The 250 GB boot drives are all deployed by 2017 and retired from 2019 on.
+    ((_, _, earlier),) = members(write(tmp_path / "2018", "2018-07-01", "2018-07-01"))
+    assert {r["model"]: int(r["capacity_bytes"]) for r in records(earlier)}[
+        "ST250LM004 HN"
+    ] == 250059350016
     assert "Seagate BarraCuda SSD ZA250CM10002" in capacities
     assert {"ST4000DM000", "ST12000NM0007", "HGST HUH721212ALN604", "TOSHIBA MG07ACA14TA"} <= set(
         capacities
@@ -456,3 +460,43 @@ def test_bad_parameters_are_refused() -> None:
         synth.SynthParams(D("2014-01-02"), D("2014-01-01"))
     with pytest.raises(DrivestatsError):
         synth.SynthParams(scale=0)
+
+
+# Backblaze's fleet as reported (drives reporting on the day), to within 10%.
+REAL_FLEET = {
+    "2013-04-10": 21_000,
+    "2014-12-31": 41_000,
+    "2015-12-31": 56_000,
+    "2017-12-31": 93_000,
+    "2020-12-31": 165_000,
+    "2021-12-31": 207_000,
+    "2023-12-31": 270_000,
+    "2025-12-31": 333_000,
+    "2026-06-30": 345_000,
+}
+
+
+def test_the_whole_range_at_scale_1_grows_as_backblazes_fleet_did() -> None:
+    """Counted from the simulation's own records, not from any zip: cheap at full scale."""
+    fleet = synth.fleet(1.0, synth.DEFAULT_SEED)
+    boot = np.array([spec.boot for spec in fleet.models])[fleet.model]
+    for day, expected in REAL_FLEET.items():
+        d = dt.date.fromisoformat(day).toordinal()
+        live = (fleet.start <= d) & (fleet.end >= d)
+        assert abs(live.sum() / expected - 1) <= 0.10, (day, int(live.sum()), expected)
+    end = dt.date(2025, 12, 31).toordinal()
+    assert 3_600 <= (boot & (fleet.start <= end) & (fleet.end >= end)).sum() <= 4_400
+    first, last = synth.FIRST_DAY.toordinal(), dt.date(2026, 6, 30).toordinal()
+    rows = (np.minimum(fleet.end, last) - np.maximum(fleet.start, first) + 1).clip(0).sum()
+    # Days a drive or pod skips take away far less than 1% of the rows.
+    assert abs(rows / 744_525_690 - 1) <= 0.10
+    recent = {bbformat.clean_model(s.model) for s in fleet.models if s.capacity_bytes >= 16e12}
+    vendors = {
+        (bbformat.vendor_of(m), round(s.capacity_bytes / 1e12))
+        for s in fleet.models
+        for m in [s.model]
+        if bbformat.clean_model(m) in recent
+    }
+    for size in (16, 20, 24):
+        assert {"Seagate", "WDC", "Toshiba"} <= {v for v, c in vendors if c == size}, size
+    assert ("WDC", 22) in vendors
