@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-ROW_GROUP_BYTES = 512 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
+ROW_GROUP_BYTES = 1 << 30  # Arrow bytes of rows gathered before a row group is sorted and written
 METADATA_KEY = b"drivestats"
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
@@ -77,6 +77,8 @@ class MonthWriter:
 
     def _hand_over(self) -> None:
         if self.pending:
+            # At most one group written while the next one gathers: memory is two groups.
+            self.handoff.join()
             self.handoff.put(self.pending)
         self.pending, self.pending_bytes = [], 0
 
@@ -112,6 +114,7 @@ class MonthWriter:
                     if writer is not None:
                         writer.close()
                         writer = None
+                    self.handoff.task_done()
                     continue
                 group = sorted_by_drive(tables)
                 if writer is None:
@@ -119,10 +122,13 @@ class MonthWriter:
                     self.parts.append(part)
                     writer = _writer(part, group.schema, self.metadata)
                 writer.write_table(group, row_group_size=max(group.num_rows, 1))
+                del group
+                self.handoff.task_done()
         except BaseException as error:  # noqa: BLE001 - raised again in the adding thread
             self.failure.append(error)
-            while self.handoff.get() is not None:  # keep the adder from blocking on a full queue
-                pass
+            self.handoff.task_done()
+            while self.handoff.get() is not None:  # keep the adder from blocking
+                self.handoff.task_done()
         finally:
             if writer is not None:
                 writer.close()
@@ -144,22 +150,32 @@ def _writer(path: Path, schema: pa.Schema, metadata: str) -> pq.ParquetWriter:
 def sorted_by_drive(tables: list[pa.Table]) -> pa.Table:
     """Tables of one schema as one, rows ordered by serial number and then date.
 
-    Columns that are empty in every table stay one shared null array (no copy).
+    Empties the list it is given: each column's rows are let go once they are reordered,
+    so memory stays near one copy of the rows, not two. Columns that are empty in every
+    table stay one shared null array (no copy).
     """
     schema = tables[0].schema
+    parts: list[list[pa.Array] | None] = [
+        [chunk for table in tables for chunk in table.column(index).chunks]
+        for index in range(len(schema))
+    ]
+    tables.clear()
 
     def column(index: int) -> pa.ChunkedArray:
-        chunks = [chunk for table in tables for chunk in table.column(index).chunks]
+        chunks = parts[index]
+        assert chunks is not None
         return pa.chunked_array(chunks, schema.field(index).type)
 
     serial, date = schema.get_field_index("serial_number"), schema.get_field_index("date")
     keys = pa.table({"serial_number": column(serial), "date": column(date)}).combine_chunks()
     order = pc.sort_indices(keys, sort_keys=[("serial_number", "ascending"), ("date", "ascending")])
+    del keys
     rows = len(order)
     empty: dict[pa.DataType, pa.Array] = {}
 
     def reordered(index: int) -> pa.Array:
         whole = column(index)
+        parts[index] = None
         if whole.null_count == rows:
             return empty.setdefault(whole.type, pa.nulls(rows, whole.type))
         return whole.combine_chunks().take(order)
