@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-ROW_GROUP_BYTES = 1 << 30  # Arrow bytes of rows gathered before a row group is sorted and written
+ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
 METADATA_KEY = b"drivestats"
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
