@@ -25,24 +25,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from bench_history import BARE  # the same bare read, beside this script
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "store-size"
-
-BARE = textwrap.dedent(
-    """
-    import json, sys, time, zipfile
-    import pyarrow.csv as pacsv
-    started = time.perf_counter(); rows = 0
-    with zipfile.ZipFile(sys.argv[1]) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            if not name.endswith('.csv') or '__MACOSX' in name or '/.' in name:
-                continue
-            with archive.open(info) as handle:
-                rows += pacsv.read_csv(handle).num_rows
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
-    """
-)
 
 DUCKDB = textwrap.dedent(
     """
@@ -106,7 +92,7 @@ def main() -> None:
     import_s, _ = run(
         [*drivestats, "--home", str(work / "home"), "import", "--quiet", str(zip_path)]
     )
-    bare_s = json.loads(run([sys.executable, "-c", BARE, str(zip_path)])[1])["seconds"]
+    bare_s, _ = run([sys.executable, "-c", BARE, str(zip_path)])
     duck_file = work / "duckdb.parquet"
     duck_s = json.loads(run([sys.executable, "-c", DUCKDB, str(csv_folder), str(duck_file)])[1])[
         "seconds"

@@ -113,7 +113,8 @@ def test_two_sources_of_one_month_share_its_file(samples, home, tmp_path):
     first_job = json.loads(run_cli(home, "sources", "--format", "json").output)[0]
     job_file = next((home / "jobs" / "import").glob("import-*/months/2013-04.parquet"))
     before = job_file.read_bytes()
-    run_cli(home, "import", str(second))
+    output = run_cli(home, "import", str(second)).output
+    assert "now from" not in output  # the first source's days moved, nothing was replaced
     assert [p.name for p in (home / "store/months").rglob("*.parquet")] == ["2013-04.parquet"]
     expected = raw_counts(samples)
     per_day = dict(

@@ -366,23 +366,6 @@ def test_truth_agrees_with_an_independent_count(
 # --- the fleet as a whole --------------------------------------------------------------
 
 
-def test_fleet_size_follows_backblaze() -> None:
-    fleet = synth.fleet(1.0, synth.DEFAULT_SEED)
-    targets = {
-        "2013-04-10": 21_000,
-        "2014-12-31": 41_000,
-        "2015-12-31": 56_000,
-        "2017-12-31": 93_000,
-        "2020-12-31": 165_000,
-        "2021-12-31": 207_000,
-        "2025-06-30": 333_000,
-    }
-    for day, target in targets.items():
-        d = D(day).toordinal()
-        live = int(((fleet.start <= d) & (fleet.end >= d)).sum())
-        assert 0.85 * target < live < 1.15 * target, (day, live, target)
-
-
 def test_failure_rates_by_year_and_model() -> None:
     fleet = synth.fleet(1.0, synth.DEFAULT_SEED)
     names = [spec.model for spec in fleet.models]

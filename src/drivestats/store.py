@@ -583,6 +583,8 @@ def _replaced_days(workspace: Workspace, entry: dict[str, Any]) -> list[tuple[st
     )
     earlier = {row["day"]: row["path"] for row in rows}
     for day in entry["days"]:
+        if day["job_id"] != entry["source"]["job_id"]:
+            continue  # a day of another source that only moves into a merged month file
         if day["day"] in earlier and earlier[day["day"]] != entry["source"]["path"]:
             replaced.append((day["day"], earlier[day["day"]]))
     return replaced
