@@ -419,6 +419,10 @@ def movie_job(
         else:
             pending.append(number)
     report(done, total)
+    placed = painter.scene.layout
+    del painter
+    if min(workers or os.cpu_count() or 1, len(pending)) > 1:
+        _painters.clear()  # the workers draw; this process need not hold a scene meanwhile
 
     def heard(frames: int) -> None:
         nonlocal done
@@ -430,7 +434,6 @@ def movie_job(
         finished[pending[number]] = job
 
     segments = [finished[number] for number in range(len(planned))]
-    placed = painter.scene.layout
     blocks = [[b.x, b.bottom, b.key] for b in placed.blocks if b.key != OTHER]
     job = jobs.run(
         workspace,
