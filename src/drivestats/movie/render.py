@@ -183,12 +183,12 @@ def segment_content(painter: Painter, first: int, count: int) -> str:
     ):
         digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
     layout = scene.layout
-    blocks = [
+    blocks = sorted(  # by name: the packing order may change while no block moves
         [block.key, block.x, block.bottom, block.first_day, list(block.title_lines),
          block.capacity, block.vendor, dataclasses.astuple(block.label)]
         for block in layout.blocks
         if block.first_day <= status_last
-    ]  # fmt: skip
+    )  # fmt: skip
     digest.update(
         json.dumps(
             [blocks, layout.cell, dataclasses.astuple(layout.date_box), timeline.start + first,
