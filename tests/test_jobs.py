@@ -272,3 +272,22 @@ def test_show_on_a_store_day_names_the_import_that_holds_it(samples, home, tmp_p
     day = Workspace(home).day_file("2013-04-10")
     tree = json.loads(run_cli(home, "show", str(day), "--json").output)
     assert tree["id"] == by_source["data_2013.zip"]
+
+
+def test_a_stage_may_name_what_decides_its_outputs():
+    def build(context):
+        (context.dir / "out.txt").write_text(str(context.params["content"]))
+
+    named_by_content = jobs.Stage(
+        "test-by-content", build, ("drivestats.jobs",), identity_params=("content",)
+    )
+    one = jobs.job_id(named_by_content, {"content": 1, "found_in": "a"}, {}, [])
+    assert one == jobs.job_id(named_by_content, {"content": 1, "found_in": "b"}, {}, [])
+    assert one != jobs.job_id(named_by_content, {"content": 2, "found_in": "a"}, {}, [])
+
+    decided_by_tables = jobs.Stage(
+        "test-by-tables", build, ("drivestats.jobs",), identity_upstream=("fleet-tables",)
+    )
+    base = jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-1"])
+    assert base == jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-1", "movie-segment-9"])
+    assert base != jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-2"])
