@@ -1,12 +1,15 @@
 """Cut the movie into segments, render and encode each as a job in a worker, join them.
 
-Each segment (stage ``movie-segment``) is a job whose upstream is the fleet
-tables job: a worker builds the scene, draws its frames from the closed-form
-state at its first frame and pipes them to ffmpeg. The whole movie (stage
-``movie``) is a job whose upstream are the segments; it joins them without
-re-encoding. Segments are cut by frame count, never by the number of workers,
-so a run with other workers, or one resumed after a kill, reuses every
-finished segment and gives the same bytes.
+A segment (stage ``movie-segment``) is a job named by a digest of what its
+frames show (``segment_content``): a worker builds the scene from the fleet
+tables job its parameters name, checks the digest, draws its frames from the
+closed-form state at its first frame and pipes them to ffmpeg. The whole
+movie (stage ``movie``) is decided by its spec and fleet tables; it joins its
+segments without re-encoding. Segments are cut by frame count, never by the
+number of workers, so a run with other workers, or one resumed after a kill,
+reuses every finished segment and gives the same bytes; and a movie over more
+days, which keeps the earlier movie's blocks where they were, reuses every
+segment whose frames the new days leave unchanged.
 """
 
 from __future__ import annotations
