@@ -118,15 +118,19 @@ def _build_fleet_partial(context: jobs.JobContext) -> None:
 
 
 def _build_fleet_tables(context: jobs.JobContext) -> None:
-    """Combine the months' partial tables into the four fleet tables."""
-    partials = context.upstream_of(FLEET_PARTIAL.name)
-    if not partials:
+    """Combine partial tables (of months, and of earlier fleet tables) into the fleet tables.
+
+    Partial tables combine by the same sums, minima and maxima whatever they cover, so
+    earlier fleet tables plus the new months' partials equal the partials of every month.
+    """
+    parts = context.upstream_of(FLEET_PARTIAL.name) + context.upstream_of(FLEET_TABLES.name)
+    if not parts:
         raise DrivestatsError(
             "the store holds no days in that range; run `drivestats import` first"
         )
     connection = _duckdb()
     for name in PARTIAL_TABLES:
-        listing = _listing([str(job.output(f"{name}.parquet")) for job in partials])
+        listing = _listing([str(job.output(f"{name}.parquet")) for job in parts])
         table = "partial_drives" if name == "drives" else name
         connection.execute(f"create table {table} as select * from read_parquet([{listing}])")
     model_days = connection.sql(_COMBINED_SQL["model_days"]).to_arrow_table()
@@ -142,21 +146,27 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
 
     vendors = pa.array([vendor_of(m) for m in models.column("model").to_pylist()], pa.string())
     models = models.add_column(1, "vendor", vendors)
+    model_capacity_days = connection.sql(
+        "select * from model_capacity_days order by all"
+    ).to_arrow_table()
     for name, table in (
         ("drives", drives),
         ("models", models),
         ("daily", daily),
         ("model_days", model_days),
+        ("model_capacity_days", model_capacity_days),  # for the next fleet tables to build on
     ):
         pq.write_table(table, context.dir / f"{name}.parquet", **store.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
 
 
 FLEET_PARTIAL = jobs.Stage("fleet-partial", _build_fleet_partial, ("drivestats.fleet",))
+# Decided by the days it covers (its inputs), not by which partials it was combined from.
 FLEET_TABLES = jobs.Stage(
     "fleet-tables",
     _build_fleet_tables,
     ("drivestats.fleet", "drivestats.backblaze.format"),
+    identity_upstream=(),
 )
 
 
@@ -165,7 +175,9 @@ def fleet_tables(
 ) -> jobs.JobResult:
     """The fleet-tables job for the store's days up to ``until`` (default: all), reused if made.
 
-    Built from one partial job per month, so a new quarter scans only its own months.
+    Built from one partial job per month, or from the latest fleet tables over a beginning
+    of these days plus the partials of the days after them: a new quarter scans its own
+    months and combines them with the tables it extends.
     With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
     """
     days = store.stored_days(workspace, end=until, read_only=reuse_only)
@@ -174,33 +186,63 @@ def fleet_tables(
         raise DrivestatsError(
             f"the store in {workspace.home} holds no days{where}; run `drivestats import` first"
         )
-    by_month: dict[str, list[dict[str, Any]]] = {}
-    for row in days:
-        by_month.setdefault(row["day"][:7], []).append(row)
-    partials = [
-        (
-            {"month": month, "first_day": rows[0]["day"], "last_day": rows[-1]["day"]},
-            store.day_inputs(rows),
-            sorted({row["job_id"] for row in rows}),
-        )
-        for month, rows in sorted(by_month.items())
-    ]
     # The effective last day, so that --until past the data gives the same job as no --until.
     params: dict[str, Any] = {"until": days[-1]["day"]}
     inputs = store.day_inputs(days)
-    partial_ids = [jobs.job_id(FLEET_PARTIAL, *spec) for spec in partials]
-    identity = jobs.job_id(FLEET_TABLES, params, inputs, partial_ids)
+    identity = jobs.job_id(FLEET_TABLES, params, inputs, [])
     made = jobs.existing(workspace, FLEET_TABLES, identity, record=not reuse_only)
     if made is not None:
         return made
     if reuse_only:
         raise jobs.JobNotMade(FLEET_TABLES.name, identity)
+    base = _earlier_tables(workspace, inputs)
+    after = base.manifest["parameters"]["until"] if base is not None else ""
+    by_month: dict[str, list[dict[str, Any]]] = {}
+    for row in days:
+        if row["day"] > after:
+            by_month.setdefault(row["day"][:7], []).append(row)
     imports = {made_by: jobs.load(workspace, made_by) for made_by in {r["job_id"] for r in days}}
     upstream = [
-        jobs.run(workspace, FLEET_PARTIAL, params_, inputs_, [imports[i] for i in import_ids])
-        for params_, inputs_, import_ids in partials
+        jobs.run(
+            workspace,
+            FLEET_PARTIAL,
+            {"month": month, "first_day": rows[0]["day"], "last_day": rows[-1]["day"]},
+            store.day_inputs(rows),
+            [imports[made_by] for made_by in sorted({row["job_id"] for row in rows})],
+        )
+        for month, rows in sorted(by_month.items())
     ]
+    if base is not None:
+        upstream.insert(0, base)
     return jobs.run(workspace, FLEET_TABLES, params, inputs=inputs, upstream=upstream)
+
+
+def _earlier_tables(workspace: Workspace, inputs: dict[str, str]) -> jobs.JobResult | None:
+    """The latest fleet tables over a beginning of these days (the same days, the same rows)."""
+    from drivestats import catalog
+
+    rows = catalog.query(
+        workspace,
+        "select id from jobs where stage = ? order by created desc, rowid desc limit 20",
+        (FLEET_TABLES.name,),
+    )
+    for row in rows:
+        try:
+            earlier = jobs.load(workspace, row["id"])
+        except DrivestatsError:
+            continue
+        if not (earlier.dir / "model_capacity_days.parquet").exists():
+            continue  # made before fleet tables kept what the next ones build on
+        covered = {f["name"]: f["sha256"] for f in earlier.manifest["inputs"]["files"]}
+        until = earlier.manifest["parameters"]["until"]
+        later = {name for name in inputs if name.rsplit("#", 1)[1] > until}
+        if (
+            covered
+            and all(inputs.get(name) == digest for name, digest in covered.items())
+            and (set(inputs) - later == set(covered))
+        ):
+            return earlier
+    return None
 
 
 def read_table(job: jobs.JobResult, name: str) -> pa.Table:
