@@ -106,8 +106,10 @@ def _build_import(context: jobs.JobContext) -> None:
     # Day by day, so that each month is finished before the next one starts.
     chosen = [latest[day] for day in sorted(latest)]
     (context.dir / "months").mkdir()
-    # Two days parsed at a time while the month gathers (and sorts) on this thread.
-    in_flight = 2
+    # One day parsed (on all cores) while the last one is handed to the month writer, whose
+    # thread sorts and writes: a second day in flight cost 0.8 GB at 2026's 345,000 drives a
+    # day (3.6 GB peak instead of 2.9) and gained nothing on two cores.
+    in_flight = 1
 
     def convert(
         job: tuple[read.Member, Future[bytes]],
