@@ -226,11 +226,14 @@ def _earlier_tables(workspace: Workspace, inputs: dict[str, str]) -> jobs.JobRes
         "select id from jobs where stage = ? order by created desc, rowid desc limit 20",
         (FLEET_TABLES.name,),
     )
+    code = FLEET_TABLES.code_fingerprint()["sha256"]
     for row in rows:
         try:
             earlier = jobs.load(workspace, row["id"])
         except DrivestatsError:
             continue
+        if earlier.manifest["code"]["sha256"] != code:
+            continue  # made by other code: building on it would carry that code's results
         if not (earlier.dir / "model_capacity_days.parquet").exists():
             continue  # made before fleet tables kept what the next ones build on
         covered = {f["name"]: f["sha256"] for f in earlier.manifest["inputs"]["files"]}
