@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import duckdb
@@ -9,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run_cli
-from drivestats import catalog
+from drivestats import catalog, jobs
 from drivestats.fleet import fleet_tables
 from drivestats.workspace import Workspace
 
@@ -108,3 +109,22 @@ def test_incremental_and_from_nothing_give_the_same_bytes(two_quarters, tmp_path
             one.output(f"{table}.parquet").read_bytes()
             == other.output(f"{table}.parquet").read_bytes()
         )
+
+
+def test_tables_made_by_other_code_are_not_built_on(two_quarters, tmp_path):
+    home = tmp_path / "home"
+    zips = two_quarters / "zips"
+    assert run_cli(home, "import", str(zips / "data_Q1_2016.zip")).exit_code == 0
+    workspace = Workspace(home)
+    first = fleet_tables(workspace)
+    # As if an earlier release of drivestats had made them: its code fingerprint differs.
+    manifest_path = first.dir / jobs.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["code"]["sha256"] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+
+    assert run_cli(home, "import", str(zips / "data_Q2_2016.zip")).exit_code == 0
+    second = fleet_tables(workspace)
+    built_on = second.manifest["inputs"]["jobs"]
+    assert first.id not in built_on
+    assert len(built_on) == 6  # every month from its own partial
