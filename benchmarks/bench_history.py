@@ -58,6 +58,61 @@ BARE = textwrap.dedent(
     """
 )
 
+# ffmpeg alone on the movie's own frames: decode the finished mp4 (untimed) into chunks
+# held in memory, then time only the encoding of each pair of chunks by two encoder
+# processes at once, the parallelism of the movie's two workers. A 4K frame is 25 MB,
+# so chunks are 60 frames (1.5 GB), not the movie's 600-frame segments (15 GB).
+ENCODE_ALONE = textwrap.dedent(
+    """
+    import json, os, subprocess, sys, tempfile, threading, time
+    from pathlib import Path
+    from drivestats.movie.encode import encoder_command, ffmpeg
+    movie, width, height, fps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    CHUNK, ENCODERS = 60, os.cpu_count() or 1
+    frame_bytes = width * height * 3
+    decoder = subprocess.Popen([ffmpeg(), '-hide_banner', '-loglevel', 'error', '-i', movie,
+        '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], stdout=subprocess.PIPE, bufsize=0)
+    def chunk():
+        frames = []
+        while len(frames) < CHUNK:
+            frame = bytearray(frame_bytes)
+            view, filled = memoryview(frame), 0
+            while filled < frame_bytes:
+                got = decoder.stdout.readinto(view[filled:])
+                if not got:
+                    break
+                filled += got
+            if filled < frame_bytes:
+                break
+            frames.append(frame)
+        return frames
+    def encode(frames, out):
+        process = subprocess.Popen(encoder_command(out, width, height, fps, 'alone'),
+            stdin=subprocess.PIPE)
+        for frame in frames:
+            process.stdin.write(frame)
+        process.stdin.close()
+        process.wait()
+    encode_s, total = 0.0, 0
+    with tempfile.TemporaryDirectory() as folder:
+        while True:
+            chunks = [c for c in (chunk() for _ in range(ENCODERS)) if c]
+            if not chunks:
+                break
+            total += sum(len(c) for c in chunks)
+            threads = [threading.Thread(target=encode, args=(c, Path(folder) / f'{n}.mp4'))
+                for n, c in enumerate(chunks)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            encode_s += time.perf_counter() - started
+    decoder.wait()
+    print(json.dumps({'frames': total, 'encode_s': round(encode_s, 2)}))
+    """
+)
+
 FLEET_TABLES = (
     "import sys; from drivestats import fleet; from drivestats.workspace import Workspace;"
     "job = fleet.fleet_tables(Workspace.resolve(sys.argv[1]));"
@@ -225,7 +280,26 @@ class Run:
             self.drivestats("afr", "--period", "lifetime", "--by", "quarter", "--format", "csv"),
         )
         self.step(f"survival {label}", self.drivestats("survival", "--format", "csv"))
-        self.step(f"movie {size} {label}", self.drivestats("movie", "--size", size, "--quiet"))
+        movie = self.step(
+            f"movie {size} {label}", self.drivestats("movie", "--size", size, "--quiet")
+        )
+        width, height = size.split("x")
+        alone = self.step(
+            f"ffmpeg alone {size} {label}",
+            [
+                sys.executable,
+                "-c",
+                ENCODE_ALONE,
+                str(self.home / "results" / "movie.mp4"),
+                width,
+                height,
+                "60",
+            ],
+        )
+        if "encode_s" not in alone:
+            alone.update(json.loads(alone["stdout_tail"][-1]))
+            alone["movie_over_alone"] = round(movie["wall_s"] / alone["encode_s"], 2)
+            self.save()
         if f"board {label}" not in self.state:
             print(f"[{time.strftime('%H:%M:%S')}] scale {self.scale:g}: board {label}", flush=True)
             self.state[f"board {label}"] = board_pages(self)
