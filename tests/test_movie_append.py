@@ -12,7 +12,7 @@ from drivestats.movie.draw import Painter
 from drivestats.movie.render import Look, MovieSpec, render_movie, scene
 from drivestats.workspace import Workspace
 
-LOOK = Look(width=640, height=360)
+LOOK = Look(width=640, height=360, cell="1")  # a cell with room to spare for the new quarter
 SEGMENT = 30  # frames per segment: a quarter makes three of them
 
 

@@ -106,9 +106,14 @@ def test_real_2013_models_each_get_a_clean_block(
     assert sum(m.drives for m in sample_models) == counts["drives"]
     placed = layout(sample_models, *size)
     assert sorted(b.key for b in placed.blocks) == sorted(counts["model_days"])
-    assert placed.cell == max(1, round(2 * size[1] / 1080))
     assert placed.gathered is None and placed.notes == ()
     assert_clean(placed)
+    # The default cell is the largest that fits: one pixel more and something no longer fits.
+    assert layout(sample_models, *size, cell=placed.cell + 1).cell <= placed.cell
+    # 21,000 drives counted with csv cover at least a quarter of a 1080p canvas (at 720p
+    # whole pixels allow 3 px, 21%).
+    covered = counts["drives"] * placed.cell**2 / (size[0] * size[1])
+    assert covered >= (0.25 if size == (1920, 1080) else 0.2), f"drives cover {covered:.0%} of the canvas at {placed.cell}-px cells"
 
 
 def test_sample_labels_name_model_without_vendor_and_capacity(sample_models) -> None:
@@ -125,7 +130,9 @@ def test_sample_labels_name_model_without_vendor_and_capacity(sample_models) -> 
 
 def test_block_shape_follows_60_wide_200_tall_columns() -> None:
     # 12,001 drives: one full 60x200 column and one cell of a second column.
-    placed = layout([ModelEntry("BIG", 12_001, 0), ModelEntry("SMALL", 61, 1)], 1920, 1080)
+    placed = layout(
+        [ModelEntry("BIG", 12_001, 0), ModelEntry("SMALL", 61, 1)], 1920, 1080, cell=2
+    )
     big, small = placed.blocks
     assert (big.rect.w, big.rect.h) == (2 * COLUMN_WIDTH * 2, COLUMN_HEIGHT * 2)
     assert (small.rect.w, small.rect.h) == (COLUMN_WIDTH * 2, 2 * 2)
@@ -144,14 +151,15 @@ def test_block_shape_follows_60_wide_200_tall_columns() -> None:
 def test_synthetic_multi_year_fleet_fits_with_2px_cells_at_1080p(total: int) -> None:
     models = backblaze_like(total)
     placed = layout(models, 1920, 1080)
-    assert placed.cell == 2
+    assert placed.cell == (3 if total == 60_000 else 2)  # the largest that fits
+    assert layout(models, 1920, 1080, cell=2).cell == 2
     assert len(placed.blocks) == len(models) and placed.gathered is None
     assert_clean(placed)
 
 
 def test_reading_order_follows_first_appearance_when_it_fits() -> None:
     models = [ModelEntry(f"M{i:02d}", 500, 100 + i) for i in range(20)]
-    placed = layout(models, 1920, 1080)
+    placed = layout(models, 1920, 1080, cell=2)
     tops = [(b.rect.y, b.x) for b in placed.blocks]
     # The first models fill the top row from the left.
     first_row = [b.key for b in placed.blocks if b.rect.y == min(t[0] for t in tops)]

@@ -78,7 +78,7 @@ def hand_fleet(
 
 
 def painter_for(
-    fleet_job: jobs.JobResult, start: int = 0, end: int | None = None, size=(640, 360)
+    fleet_job: jobs.JobResult, start: int = 0, end: int | None = None, size=(640, 360), cell="1"
 ) -> Painter:
     until = fleet_job.manifest["parameters"]["until"]
     spec = MovieSpec(
@@ -87,6 +87,7 @@ def painter_for(
         until=until,
         width=size[0],
         height=size[1],
+        cell=cell,  # 1 px at 360p as 2 px at 1080p would scale: a ring is far bigger than a cell
     )
     return Painter(scene(fleet_job, spec))
 

@@ -51,10 +51,9 @@ _watermark_option = click.option(
 )
 _cell_option = click.option(
     "--cell",
-    default="default",
+    default="auto",
     show_default=True,
-    help="Cell edge in pixels, 'default' (2 at 1080p, scaled with the canvas) "
-    "or 'auto' (the largest that fits: for small fleets).",
+    help="Cell edge in pixels, or 'auto': the largest at which every block and label fits.",
 )
 
 

@@ -2,9 +2,9 @@
 
 A frame is drawn once in full (at the first frame a worker renders); after that
 only the cells whose colour changes, labels of models that appear and the date
-text are repainted into the same buffer. Rings are blended on top just before a
-frame is handed out and taken off again afterwards, so the buffer always holds
-the ring-free state. Labels are rendered into patches of the background once
+text are repainted into the same buffer. Rings are blended in just before a
+frame is handed out (never over text) and taken off again afterwards, so the
+buffer always holds the ring-free state. Labels are rendered into patches of the background once
 and pasted when their model appears; the date box is redrawn only when its day
 changes.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from drivestats.movie.layout import Block, Layout, Rect, cell_origins, font
+from drivestats.movie.layout import RING_RADIUS_CELLS, Block, Layout, Rect, cell_origins, font
 from drivestats.movie.state import (
     BACKGROUND,
     RING_FRAMES,
@@ -35,7 +35,6 @@ DATE_COLOR = (240, 240, 240)
 STORAGE_COLOR = (200, 200, 200)
 WATERMARK_COLOR = (72, 72, 72)  # barely lighter than the background
 RING_COLOR = (255, 60, 60)
-RING_RADIUS_CELLS = 10  # the ring's final radius, in cells
 
 
 @dataclass(frozen=True)
@@ -158,6 +157,11 @@ class Painter:
         self.canvas = background(layout, scene.watermark)
         self.labels = [(block, label_patch(self.canvas, block, layout)) for block in layout.blocks]
         self.sprites = ring_sprites(self.cell, self.width)
+        # Rings pass under text: no ring pixel is drawn over a label or the date box.
+        text = np.zeros((self.height, self.width), dtype=bool)
+        for rect in [block.label for block in layout.blocks] + [layout.date_box]:
+            text[rect.y : rect.bottom, rect.x : rect.right] = True
+        self.text_pixels = text.reshape(-1)
         self._date: tuple[str, str] | None = None
 
     @property
@@ -252,6 +256,7 @@ class Painter:
             ys = oy[:, None] + sprites.dy[ages]
             xs = ox[:, None] + sprites.dx[ages]
             keep &= (ys >= 0) & (ys < self.height) & (xs >= 0) & (xs < self.width)
+        keep[keep] &= ~self.text_pixels[where[keep]]
         where = where[keep] * 3
         alpha = alpha[keep]
         original = []

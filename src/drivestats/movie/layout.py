@@ -28,7 +28,8 @@ COLUMN_HEIGHT = 200  # cells up one column before the block continues to the rig
 COLUMN_DRIVES = COLUMN_WIDTH * COLUMN_HEIGHT
 BASE_HEIGHT = 1080  # the canvas height at which sizes below are given
 BASE_CELL = 2
-MAX_CELL_SCALE = 8  # "auto" cells grow up to this many times the default
+MAX_CELL_SCALE = 8  # fitted cells grow up to this many times 2 px at 1080p
+RING_RADIUS_CELLS = 10  # a failure's ring grows to this radius, in cells
 ROOM_SHARE = 0.25  # models still reporting keep room for this many more drives
 OTHER = "(other)"  # block key of models gathered because the canvas cannot hold them
 FONTS = Path(__file__).parent / "fonts"
@@ -292,8 +293,8 @@ def layout(
 ) -> Layout:
     """The layout of every model on a canvas: the cell asked for if it fits, else smaller, else gathered.
 
-    ``cell`` is None for the default (2 px at 1080p, scaled with the canvas), a
-    size in pixels, or "auto" for the largest cell that fits (small fleets).
+    ``cell`` is None (or "auto") for the largest cell that fits, up to
+    MAX_CELL_SCALE times 2 px at 1080p, or a size in pixels.
     ``anchors`` are the blocks of an earlier movie ('x bottom model', cells of
     ``anchor_cell`` px): kept where they were if every block still fits around
     them, so that a movie over more days keeps its frames; else everything is
@@ -338,18 +339,22 @@ def _fitted(
     fixed = {model: (x, y) for x, y, model in overrides}
     unknown = sorted(set(fixed) - {m.model for m in ordered})
     notes = [f"layout file names models not in the movie: {', '.join(unknown)}"] if unknown else []
-    if cell == "auto":
-        wanted = default_cell(height)
-        largest = MAX_CELL_SCALE * wanted
+    standard = default_cell(height)
+    if cell is None or cell == "auto":
+        # The largest cell at which everything fits, so a small fleet fills the canvas too.
+        wanted, largest = standard, MAX_CELL_SCALE * standard
     else:
-        wanted = largest = default_cell(height) if cell is None else int(cell)
+        wanted = largest = int(cell)
         if largest < 1:
             raise DrivestatsError(f"the cell size must be at least 1 px, not {cell}")
     roomy = [
         dataclasses.replace(m, room=math.ceil(m.drives * (1 + ROOM_SHARE))) if m.growing else m
         for m in ordered
     ]
+    total_drives = sum(max(m.drives, 1) for m in ordered)
     for size in range(largest, 0, -1):
+        if size > 1 and total_drives * size * size > width * height:
+            continue  # the cells alone would cover more than the canvas
         blocks = None
         for entries in (roomy, ordered):  # room to grow where it fits, else none
             blocks = _pack_any_order(entries, size, fixed, typography, width, height, box)
@@ -434,11 +439,15 @@ def _pack(
     unit = cell if cell % 2 == 0 else 2 * cell
     gap = _align_up(typography.gap, unit)
     lane = COLUMN_WIDTH * cell + gap
-    lanes = (width - 2 * typography.margin + gap) // lane
+    # A failure's ring grows to RING_RADIUS_CELLS around its cell, fading as it grows: its
+    # bright first half stays on the canvas (the whole ring would cost a 1080p canvas of
+    # 180,000 drives its 2-px cells).
+    edge = max(typography.margin, RING_RADIUS_CELLS * cell // 2)
+    lanes = (width - 2 * edge + gap) // lane
     if lanes < 1:
         return None
     left = _align_down((width - (lanes * lane - gap)) // 2, unit)
-    tops = [_align_up(typography.margin, unit)] * lanes
+    tops = [_align_up(edge, unit)] * lanes
     floor = height - typography.margin
     obstacles = [box.grown(gap)]
     placed: dict[str, Block] = {}

@@ -77,7 +77,7 @@ class Look:
     fps: int = DEFAULT_FPS
     layout: tuple[tuple[int, int, str], ...] = ()  # 'x y model' overrides from a layout file
     watermark: str = ""
-    cell: str = "default"  # "default" (2 px at 1080p), "auto" (largest that fits) or pixels
+    cell: str = "auto"  # "auto" (the largest that fits the fleet) or pixels
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class MovieSpec:
     segment_frames: int = SEGMENT_FRAMES
     layout: tuple[tuple[int, int, str], ...] = ()
     watermark: str = ""
-    cell: str = "default"
+    cell: str = "auto"
     # The blocks of the earlier movie of this look ('x bottom model' at anchor_cell px), kept
     # where they were if they still fit, so that its segments stay valid.
     anchors: tuple[tuple[int, int, str], ...] = ()
@@ -153,7 +153,7 @@ def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
         timeline.start,
         timeline.end,
     )
-    cell = None if spec.cell == "default" else spec.cell if spec.cell == "auto" else int(spec.cell)
+    cell = None if spec.cell == "auto" else int(spec.cell)
     placed = layout(
         fleet.models, spec.width, spec.height, spec.layout, cell, spec.anchors, spec.anchor_cell
     )
@@ -317,8 +317,10 @@ def movie_spec(
         )
     if look.fps < 1 or segment_frames < 1:
         raise DrivestatsError("fps and segment length must be positive")
-    if look.cell not in ("default", "auto") and not look.cell.isdigit():
-        raise DrivestatsError(f"the cell size is 'default', 'auto' or pixels, not {look.cell!r}")
+    if look.cell == "default":  # the name of 'auto' before the fitted cell became the default
+        look = dataclasses.replace(look, cell="auto")
+    if look.cell != "auto" and not look.cell.isdigit():
+        raise DrivestatsError(f"the cell size is 'auto' or pixels, not {look.cell!r}")
     return MovieSpec(
         start=day_text(begin),
         end=day_text(finish),
