@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import os
 import urllib.request
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import run_cli
 from test_board_fixtures import demo_home, start_server, stored_span
 
 pytestmark = pytest.mark.browser
@@ -196,3 +199,38 @@ def test_every_page_looks_whole_and_nothing_leaves_localhost(
         parts = urlsplit(url)
         assert parts.scheme in ("http", "data"), url
         assert parts.scheme == "data" or parts.hostname in LOCAL, url
+
+
+def test_every_movie_is_listed_playable_and_its_controls_leave_the_picture_clear(
+    page: Any, board: str, board_home: Path
+) -> None:
+    first, _ = stored_span(board_home)
+    clip_end = (dt.date.fromisoformat(first) + dt.timedelta(days=9)).isoformat()
+    made = run_cli(board_home, "movie", "--start", first, "--end", clip_end, "--quiet")
+    assert made.exit_code == 0, made.output
+    clip = f"movie-{first}-to-{clip_end}.mp4"
+    on_disk = sorted(p.name for p in (board_home / "results").glob("movie*.mp4"))
+    assert clip in on_disk and "movie.mp4" in on_disk
+
+    page.goto(board + "/")
+    listed = page.locator("table.movies tbody tr td:first-child").all_inner_texts()
+    assert listed == ["movie.mp4"] + [name for name in on_disk if name != "movie.mp4"]
+    page.click(f"table.movies a:text-is('{clip}')")
+    page.wait_for_url("**/?movie=*")
+    assert page.get_attribute("video#movie", "src") == f"/files/results/{clip}"
+
+    # No native controls over the picture: ours sit below it, where the date is never hidden.
+    assert page.get_attribute("video#movie", "controls") is None
+    picture = page.locator("video#movie").bounding_box()
+    controls = page.locator(".player .controls").bounding_box()
+    assert controls["y"] >= picture["y"] + picture["height"] - 1
+
+    page.click("#play")
+    playing = page.evaluate(
+        """() => new Promise((resolve) => {
+            const video = document.querySelector("video#movie");
+            const check = () => video.currentTime > 0 ? resolve(true) : setTimeout(check, 50);
+            check();
+        })"""
+    )
+    assert playing and page.inner_text("#play") == "Pause"

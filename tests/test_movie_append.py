@@ -12,7 +12,9 @@ from drivestats.movie.draw import Painter
 from drivestats.movie.render import Look, MovieSpec, render_movie, scene
 from drivestats.workspace import Workspace
 
-LOOK = Look(width=640, height=360, cell="1")  # a cell with room to spare for the new quarter
+# A cell with room to spare for the new quarter, and a fixed rate: an automatic one rises
+# as a short movie grows (a segment encoded at another rate is another segment).
+LOOK = Look(width=640, height=360, fps=60, cell="1")
 SEGMENT = 30  # frames per segment: a quarter makes three of them
 
 

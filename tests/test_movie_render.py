@@ -52,7 +52,7 @@ def test_movie_command_makes_a_playable_mp4_of_every_day_plus_tail(
         samples_home, "movie", "--size", SMALL, "--fps", "30", "--workers", "1", "--out", str(out)
     )
     assert result.exit_code == 0, result.output
-    link = samples_home / "results" / "movie.mp4"
+    link = samples_home / "results" / "movie-640x360-30fps.mp4"  # named by its size and rate
     assert link.is_symlink() and out.read_bytes() == link.read_bytes()
     assert decoded(link) == (10 + TAIL, (640, 360), 30.0)
     # The job id travels inside the file, and `show` finds the job from a copy.
@@ -77,9 +77,13 @@ def test_a_range_and_until_cut_the_movie(samples_home: Path) -> None:
         SMALL,
         "--workers",
         "1",
+        "--layout",
+        "range",
     )
     assert result.exit_code == 0, result.output
-    assert decoded(samples_home / "results" / "movie.mp4") == (4 + TAIL, (640, 360), 60.0)
+    # Its own layout and tail; 54 frames at an automatic 10 fps last 5.4 s.
+    name = "movie-2013-04-12-to-2013-04-15-range-layout-640x360.mp4"
+    assert decoded(samples_home / "results" / name) == (4 + TAIL, (640, 360), 10.0)
 
 
 def test_frames_and_bytes_are_identical_for_one_and_three_workers(
@@ -211,7 +215,7 @@ def test_frames_dir_holds_every_frame_and_matches_the_poster(
     assert result.exit_code == 0, result.output
     pngs = sorted(folder.glob("*.png"))
     assert len(pngs) == 10 + TAIL
-    movie_id = embedded_job_id(samples_home / "results" / "movie.mp4")
+    movie_id = embedded_job_id(samples_home / "results" / "movie-640x360.mp4")
     poster = tmp_path / "poster.png"
     assert (
         run_cli(samples_home, "frame", "2013-04-13", *args[:2], "--out", str(poster)).exit_code == 0

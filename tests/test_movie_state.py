@@ -68,6 +68,7 @@ def hand_fleet(
             {
                 "date": pa.array([day(o) for o in offsets], pa.date32()),
                 "drives": counts,
+                "failures": [sum(1 for d in drives if d[4] == o) for o in offsets],
                 "storage_bytes": [n * capacity for n in counts],
             }
         ),

@@ -169,7 +169,7 @@ def query_int(request: Request, name: str, default: int) -> int:
 
 
 def _home(board: views.Board, request: Request) -> dict[str, Any]:
-    return views.home_page(board)
+    return views.home_page(board, request.query_params.get("movie") or None)
 
 
 def _rates(board: views.Board, request: Request) -> dict[str, Any]:

@@ -368,10 +368,46 @@ def _job_of_path(workspace: Workspace, real: Path) -> str | None:
     return parts[1] if len(parts) >= 3 else None
 
 
-def movie_entry(workspace: Workspace, results: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The published movie and its poster: a published frame of the same movie, latest day first."""
+def movie_entries(workspace: Workspace, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every published movie (results/movie*.mp4): the whole one first, then by name."""
+    movies = []
+    for entry in results:
+        name = entry["name"]
+        if not (name.startswith("movie") and name.endswith(".mp4")):
+            continue
+        spec = _movie_parameters(workspace, entry["job"]) or {}
+        manifest = _manifest(workspace, stage_of(entry["job"]), entry["job"]) if entry["job"] else None
+        frames = ((manifest or {}).get("rows") or {}).get("frames")
+        fps = spec.get("fps")
+        movies.append(
+            {
+                **entry,
+                "first_day": spec.get("clip_start") or spec.get("start"),
+                "last_day": spec.get("clip_end") or spec.get("end"),
+                "width": spec.get("width"),
+                "height": spec.get("height"),
+                "fps": fps,
+                "frames": frames,
+                "seconds": round(frames / fps, 1) if frames and fps else None,
+                "page": f"/?movie={name}",
+            }
+        )
+    movies.sort(key=lambda movie: (movie["name"] != "movie.mp4", movie["name"]))
+    return movies
+
+
+def movie_entry(
+    workspace: Workspace, results: list[dict[str, Any]], wanted: str | None = None
+) -> dict[str, Any] | None:
+    """The movie to play (the asked one, else the whole-range one) and its poster.
+
+    The poster is a published frame of the same movie, latest day first.
+    """
     by_name = {entry["name"]: entry for entry in results}
-    movie = by_name.get("movie.mp4")
+    movies = movie_entries(workspace, results)
+    if wanted is not None and wanted not in {m["name"] for m in movies}:
+        raise DrivestatsError(f"no movie named {wanted!r} in results/")
+    movie = next((m for m in movies if m["name"] == wanted), movies[0] if movies else None)
     if movie is None:
         return None
     frames = [
@@ -381,13 +417,13 @@ def movie_entry(workspace: Workspace, results: list[dict[str, Any]]) -> dict[str
     ]
     spec = _movie_parameters(workspace, movie["job"])
     # A frame drawn with another look (size, cell, layout) would flash before playback.
-    same = [f for f in frames if spec and _movie_parameters(workspace, f["job"]) == spec]
-    chosen = same or frames
-    poster = chosen[0] if chosen else None
+    def whole(values: Any) -> Any:
+        return {k: v for k, v in (values or {}).items() if k not in ("clip_start", "clip_end", "fps")}
+
+    same = [f for f in frames if spec and whole(_movie_parameters(workspace, f["job"])) == whole(spec)]
+    poster = same[0] if same and not (spec or {}).get("clip_start") else None
     return {
-        "url": movie["url"],
-        "size": movie["size"],
-        "job": movie["job"],
+        **movie,
         "poster": poster["url"] if poster else None,
         "poster_job": poster["job"] if poster else None,
     }
@@ -399,8 +435,9 @@ def _movie_parameters(workspace: Workspace, identity: str | None) -> Any:
     return (manifest or {}).get("parameters", {}).get("movie")
 
 
-def home_page(board: Board) -> dict[str, Any]:
-    """The latest movie, the key figures and what is published in results/."""
+def home_page(board: Board, movie: str | None = None) -> dict[str, Any]:
+    """A movie (the whole-range one unless asked), every other movie, the key figures and
+    what is published in results/."""
     workspace = board.workspace
     fleet = board.fleet()
     results = results_listing(workspace)
@@ -427,7 +464,8 @@ def home_page(board: Board) -> dict[str, Any]:
         "workspace": str(workspace.home),
         **(empty_state(board) if fleet is None else {"empty": False}),
         "stale": fleet.notice() if fleet else None,
-        "movie": movie_entry(workspace, results),
+        "movie": movie_entry(workspace, results, movie),
+        "movies": movie_entries(workspace, results),
         "figures": figures,
         "fleet_job": job_link(fleet.job.id) if fleet else None,
         "results": results,

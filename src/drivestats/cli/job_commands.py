@@ -84,27 +84,47 @@ def _grow(branch: Any, node: dict[str, Any], file_limit: int) -> None:
 
 @click.command("verify")
 @click.argument("job")
+@click.option(
+    "--shallow",
+    is_flag=True,
+    help="For a movie: only re-join its stored segments, without re-rendering their frames.",
+)
 @pass_workspace
-def verify_command(workspace: Workspace, job: str) -> None:
-    """Re-make a job in a scratch folder and compare output hashes; exit 0 only if identical."""
-    from drivestats.jobs import verify
+def verify_command(workspace: Workspace, job: str, shallow: bool) -> None:
+    """Re-make a job in a scratch folder and compare output hashes; exit 0 only if identical.
 
-    report = verify(workspace, job)
+    A movie is re-made from its frames: every segment re-rendered and re-encoded.
+    """
+    from drivestats.jobs import load, verify
+
+    target = load(workspace, job)
+    frames = 0
+    if target.manifest["stage"] == "movie" and not shallow:
+        from drivestats.cli.common import frame_reporter, progress
+        from drivestats.movie.render import verify_movie
+
+        with progress(unit="frames") as bar:
+            reports, frames = verify_movie(workspace, target.id, frame_reporter(bar, "verify"))
+    else:
+        reports = [verify(workspace, target.id)]
     rows = [
         {
+            "job": report["id"],
             "output": c["name"],
             "manifest": c["manifest"][:16],
             "stored": (c["stored"] or "missing")[:16],
             "remade": (c["remade"] or "missing")[:16],
             "same": "yes" if c["manifest"] == c["stored"] == c["remade"] else "NO",
         }
+        for report in reports
         for c in report["outputs"]
     ]
-    print_rows(rows, "table", title=f"verify {report['id']}")
-    if report["identical"]:
-        console().print(f"[green]identical:[/] {report['id']} re-made bit for bit")
+    print_rows(rows, "table", title=f"verify {target.id}")
+    rendered = f" ({frames:,} frames rendered again)" if frames else ""
+    if all(report["identical"] for report in reports):
+        console().print(f"[green]identical:[/] {target.id} re-made bit for bit{rendered}")
     else:
         console(stderr=True).print(
-            f"[red]differs:[/] {report['id']} could not be re-made identically"
+            f"[red]differs:[/] {target.id} could not be re-made identically{rendered}"
         )
         sys.exit(1)

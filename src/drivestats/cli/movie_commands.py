@@ -46,6 +46,23 @@ _layout_option = click.option(
     type=click.Path(exists=True, dir_okay=False),
     help="Place blocks yourself: lines 'x y model', x y = the block's bottom-left pixel.",
 )
+_movie_layout_option = click.option(
+    "--layout",
+    "layout_choice",
+    default="whole",
+    show_default=True,
+    help="'whole': a range is a clip of the movie of every imported day (same layout, same "
+    "states); 'range': laid out for the drives seen in the range only; or a file of lines "
+    "'x y model' placing blocks yourself (x y = the block's bottom-left pixel).",
+)
+
+
+def _fps(value: str) -> int | None:
+    if value == "auto":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"expected 'auto' or frames per second, not {value!r}")
+    return int(value)
 _watermark_option = click.option(
     "--watermark", default="", help="Faint large text behind everything (default: none)."
 )
@@ -57,7 +74,9 @@ _cell_option = click.option(
 )
 
 
-def _look(size: str, fps: int, layout_file: str | None, watermark: str, cell: str) -> Any:
+def _look(
+    size: str, fps: int | None, layout_file: str | None, watermark: str, cell: str
+) -> Any:
     from drivestats.movie.render import Look
 
     width, height = _size(size)
@@ -69,10 +88,15 @@ def _look(size: str, fps: int, layout_file: str | None, watermark: str, cell: st
 @click.option("--end", help="Last day (default: the last imported day).")
 @_until_option
 @_size_option
-@click.option("--fps", default=60, show_default=True, type=int, help="Frames (days) per second.")
+@click.option(
+    "--fps",
+    default="auto",
+    show_default=True,
+    help="Frames (days) per second, or 'auto': 60, fewer so that a short range lasts 5 s.",
+)
 @click.option("--workers", type=int, help="Worker processes (default: one per core).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also copy the movie here.")
-@_layout_option
+@_movie_layout_option
 @_watermark_option
 @_cell_option
 @click.option(
@@ -88,17 +112,32 @@ def movie_command(
     end: str | None,
     until: str | None,
     size: str,
-    fps: int,
+    fps: str,
     workers: int | None,
     out: str | None,
-    layout_file: str | None,
+    layout_choice: str,
     watermark: str,
     cell: str,
     frames_dir: str | None,
     quiet: bool,
 ) -> None:
-    """Render the fleet movie: every drive a cell, every day a frame, as an mp4."""
+    """Render the fleet movie: every drive a cell, every day a frame, as an mp4.
+
+    A --start/--end range is a clip of the movie of every imported day: the same
+    frames for those days. Each movie gets its own name in results/ from its range,
+    size and frame rate; results/movie.mp4 is the whole movie at the default size.
+    """
     from drivestats.movie.render import render_movie
+
+    layout_file = None
+    if layout_choice not in ("whole", "range"):
+        if not Path(layout_choice).is_file():
+            raise click.BadParameter(
+                f"expected 'whole', 'range' or a layout file, not {layout_choice!r} "
+                "(no such file)",
+                param_hint="--layout",
+            )
+        layout_file, layout_choice = layout_choice, "whole"
 
     with progress(quiet=quiet, unit="frames") as bar:
         on_frames = frame_reporter(bar, "movie")
@@ -108,17 +147,21 @@ def movie_command(
             start=_date(start),
             end=_date(end),
             until=_date(until),
-            look=_look(size, fps, layout_file, watermark, cell),
+            look=_look(size, _fps(fps), layout_file, watermark, cell),
             workers=workers,
             out=Path(out) if out else None,
             frames_dir=Path(frames_dir) if frames_dir else None,
             on_frames=on_frames,
+            layout=layout_choice,
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     state = "reused" if result.job.reused else "made"
+    rate = result.job.manifest["parameters"]["movie"]["fps"]
+    chosen = " (auto)" if fps == "auto" else ""
     click.echo(
-        f"Job {result.job.id} ({state}): {result.frames:,} frames, "
+        f"Job {result.job.id} ({state}): {result.frames:,} frames at {rate} fps{chosen}, "
+        f"{result.frames / rate:.1f} s; "
         f"{result.segments_made} segments rendered, {result.segments_reused} reused",
         err=True,
     )
@@ -153,7 +196,7 @@ def frame_command(
         workspace,
         _date(day) or day,
         until=_date(until),
-        look=_look(size, 60, layout_file, watermark, cell),
+        look=_look(size, None, layout_file, watermark, cell),
         out=Path(out) if out else None,
     )
     for note in job.manifest["notes"].get("layout", []):

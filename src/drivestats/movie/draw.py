@@ -46,6 +46,7 @@ class Scene:
     timeline: Timeline
     storage: np.ndarray  # fleet storage in bytes per day, start..end
     watermark: str = ""
+    counts: np.ndarray | None = None  # (drives reporting, failures since start) per day
 
 
 def storage_text(storage_bytes: int) -> str:
@@ -93,16 +94,26 @@ def label_patch(canvas: np.ndarray, block: Block, layout: Layout) -> np.ndarray:
     return np.asarray(image)
 
 
-def date_patch(canvas: np.ndarray, layout: Layout, day: str, storage: str) -> np.ndarray:
-    """The bottom-right box: storage in TB above the date, right-aligned."""
+def counts_text(drives: int, failures: int) -> str:
+    """Drives reporting that day and failures so far: '21,345 drives · 1,204 failed'."""
+    return f"{drives:,} drives \u00b7 {failures:,} failed"
+
+
+def date_patch(
+    canvas: np.ndarray, layout: Layout, day: str, storage: str, counts: str = ""
+) -> np.ndarray:
+    """The bottom-right box, right-aligned: counts, storage in TB, and the date at the bottom."""
     box = layout.date_box
     image = Image.fromarray(canvas[box.y : box.bottom, box.x : box.right])
     draw = ImageDraw.Draw(image)
+    counts_font = font(layout.typography.counts_size)
     storage_font = font(layout.typography.storage_size)
     date_font = font(layout.typography.date_size, bold=True)
-    ascent, descent = storage_font.getmetrics()
-    draw.text((box.w, 0), storage, font=storage_font, fill=STORAGE_COLOR, anchor="ra")
-    draw.text((box.w, ascent + descent), day, font=date_font, fill=DATE_COLOR, anchor="ra")
+    below_counts = sum(counts_font.getmetrics())
+    below_storage = below_counts + sum(storage_font.getmetrics())
+    draw.text((box.w, 0), counts, font=counts_font, fill=STORAGE_COLOR, anchor="ra")
+    draw.text((box.w, below_counts), storage, font=storage_font, fill=STORAGE_COLOR, anchor="ra")
+    draw.text((box.w, below_storage), day, font=date_font, fill=DATE_COLOR, anchor="ra")
     return np.asarray(image)
 
 
@@ -162,7 +173,7 @@ class Painter:
         for rect in [block.label for block in layout.blocks] + [layout.date_box]:
             text[rect.y : rect.bottom, rect.x : rect.right] = True
         self.text_pixels = text.reshape(-1)
-        self._date: tuple[str, str] | None = None
+        self._date: tuple[str, str, str] | None = None
 
     @property
     def frame_count(self) -> int:
@@ -227,7 +238,13 @@ class Painter:
 
     def _paint_date(self, frame: np.ndarray, status: int) -> None:
         timeline = self.scene.timeline
-        texts = (day_text(status), storage_text(int(self.scene.storage[status - timeline.start])))
+        offset = status - timeline.start
+        counts = self.scene.counts
+        texts = (
+            day_text(status),
+            storage_text(int(self.scene.storage[offset])),
+            counts_text(*map(int, counts[offset])) if counts is not None else "",
+        )
         if texts != self._date:
             patch = date_patch(self.canvas, self.scene.layout, *texts)
             _paste(frame, self.scene.layout.date_box, patch)

@@ -95,6 +95,7 @@ class Typography:
     detail_size: int
     date_size: int
     storage_size: int
+    counts_size: int
     watermark_size: int
     margin: int
     gap: int
@@ -128,6 +129,7 @@ def typography_for(height: int) -> Typography:
         detail_size=px(11, 8),
         date_size=px(56, 20),
         storage_size=px(28, 12),
+        counts_size=px(21, 9),
         watermark_size=px(150, 40),
         margin=px(16, 4),
         gap=px(6, 2),
@@ -251,15 +253,18 @@ def label_size(
 
 
 def date_box(width: int, height: int, typography: Typography) -> Rect:
-    """The bottom-right box holding the storage line above the date."""
+    """The bottom-right box: drives and failures, storage, and the date at the bottom."""
     date_font = font(typography.date_size, bold=True)
     storage_font = font(typography.storage_size)
+    counts_font = font(typography.counts_size)
     box_w = math.ceil(
-        max(date_font.getlength("8888-88-88"), storage_font.getlength("8,888,888 TB"))
+        max(
+            date_font.getlength("8888-88-88"),
+            storage_font.getlength("8,888,888 TB"),
+            counts_font.getlength("888,888 drives \u00b7 888,888 failed"),
+        )
     )
-    box_h = sum(
-        font_.getmetrics()[0] + font_.getmetrics()[1] for font_ in (date_font, storage_font)
-    )
+    box_h = sum(sum(f.getmetrics()) for f in (date_font, storage_font, counts_font))
     return Rect(width - typography.margin - box_w, height - typography.margin - box_h, box_w, box_h)
 
 

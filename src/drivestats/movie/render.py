@@ -41,6 +41,7 @@ from drivestats.movie.state import (
     day_number,
     day_text,
     movie_fleet,
+    reporting_and_failures_by_day,
     storage_by_day,
 )
 from drivestats.workspace import Workspace
@@ -60,6 +61,7 @@ _MODULES = (
     "drivestats.backblaze.format",
 )
 _REPORT_EVERY = 10  # frames between progress reports from a worker
+MIN_SECONDS = 5  # an automatic frame rate makes a short range last at least this long
 
 # Set in a worker (or in this process for one worker) to hear about frames as they are encoded.
 _frame_listener: Callable[[int], None] | None = None
@@ -74,7 +76,7 @@ class Look:
 
     width: int = DEFAULT_SIZE[0]
     height: int = DEFAULT_SIZE[1]
-    fps: int = DEFAULT_FPS
+    fps: int | None = None  # None: DEFAULT_FPS, fewer when that would last under MIN_SECONDS
     layout: tuple[tuple[int, int, str], ...] = ()  # 'x y model' overrides from a layout file
     watermark: str = ""
     cell: str = "auto"  # "auto" (the largest that fits the fleet) or pixels
@@ -98,6 +100,10 @@ class MovieSpec:
     # where they were if they still fit, so that its segments stay valid.
     anchors: tuple[tuple[int, int, str], ...] = ()
     anchor_cell: int = 0
+    # A clip shows only these days of the movie above (start..end), exactly as it shows
+    # them: the same layout and states. Empty: every frame.
+    clip_start: str = ""
+    clip_end: str = ""
 
     def params(self) -> dict[str, Any]:
         values = asdict(self)
@@ -113,21 +119,54 @@ class MovieSpec:
         return cls(**values)
 
     def same_look(self, other: MovieSpec) -> bool:
-        """Whether two movies share start, canvas, frame rate and options (their ends may differ)."""
-        keys = ("start", "width", "height", "fps", "segment_frames", "layout", "watermark", "cell")
+        """Whether two movies draw the same frames for their common days (their ends may differ)."""
+        # Not the frame rate nor the clip: they change no pixel of any frame.
+        keys = ("start", "width", "height", "segment_frames", "layout", "watermark", "cell")
         return all(getattr(self, key) == getattr(other, key) for key in keys)
 
     @property
     def timeline(self) -> Timeline:
         return Timeline(day_number(self.start), day_number(self.end))
 
+    @property
+    def frame_range(self) -> tuple[int, int]:
+        """(first frame, frame after the last) shown: every frame, or the clip's days."""
+        timeline = self.timeline
+        first = day_number(self.clip_start) - timeline.start if self.clip_start else 0
+        if self.clip_end and self.clip_end != self.end:
+            return first, day_number(self.clip_end) - timeline.start + 1
+        return first, timeline.frames  # up to the end: the tail too
+
+    @property
+    def frame_count(self) -> int:
+        first, stop = self.frame_range
+        return stop - first
+
     def segments(self) -> list[tuple[int, int]]:
-        """(first frame, frame count) of each segment."""
-        total = self.timeline.frames
-        return [
-            (first, min(self.segment_frames, total - first))
-            for first in range(0, total, self.segment_frames)
-        ]
+        """(first frame, frame count) of each segment: cut where the whole movie's are."""
+        first, stop = self.frame_range
+        cuts = range(first - first % self.segment_frames + self.segment_frames, stop, self.segment_frames)
+        starts = [first, *cuts]
+        return [(a, b - a) for a, b in zip(starts, [*cuts, stop], strict=True)]
+
+    def whole(self) -> MovieSpec:
+        """The movie this one is a clip of (itself when it is no clip)."""
+        return dataclasses.replace(self, clip_start="", clip_end="")
+
+    def result_name(self, asked: dict[str, Any]) -> str:
+        """Its name in results/: movie.mp4 for the default movie, else from range, size, fps."""
+        parts = []
+        if asked.get("layout") == "range":
+            parts.append(f"{self.start}-to-{self.end}-range-layout")
+        elif self.clip_start or self.clip_end:
+            parts.append(f"{self.clip_start or self.start}-to-{self.clip_end or self.end}")
+        elif asked.get("until"):
+            parts.append(f"{self.start}-to-{self.end}")
+        if (self.width, self.height) != DEFAULT_SIZE:
+            parts.append(f"{self.width}x{self.height}")
+        if asked.get("fps") not in (None, DEFAULT_FPS):  # an automatic rate follows the range
+            parts.append(f"{self.fps}fps")
+        return "-".join(["movie", *parts]) + ".mp4"
 
 
 @dataclass
@@ -157,8 +196,10 @@ def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
     placed = layout(
         fleet.models, spec.width, spec.height, spec.layout, cell, spec.anchors, spec.anchor_cell
     )
-    storage = storage_by_day(read_table(fleet_job, "daily"), timeline.start, timeline.end)
-    return Scene(placed, fleet, timeline, storage, spec.watermark)
+    daily = read_table(fleet_job, "daily")
+    storage = storage_by_day(daily, timeline.start, timeline.end)
+    counts = reporting_and_failures_by_day(daily, timeline.start, timeline.end)
+    return Scene(placed, fleet, timeline, storage, spec.watermark, counts)
 
 
 def segment_content(painter: Painter, first: int, count: int) -> str:
@@ -183,6 +224,7 @@ def segment_content(painter: Painter, first: int, count: int) -> str:
         np.minimum(days.last[shown], status_last),
         np.where(days.failed[shown] <= last_frame_day, days.failed[shown], NEVER),
         scene.storage[first : status_last - timeline.start + 1],
+        scene.counts[first : status_last - timeline.start + 1],
     ):
         digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
     layout = scene.layout
@@ -301,7 +343,6 @@ def movie_spec(
     import pyarrow.compute as pc
 
     from drivestats.fleet import read_table
-    from drivestats.movie.state import day_text
 
     daily = read_table(fleet_job, "daily")
     if daily.num_rows == 0:
@@ -315,19 +356,42 @@ def movie_spec(
             f"the movie range {start or day_text(first_day)} .. {end or day_text(until)} "
             "holds no imported day"
         )
-    if look.fps < 1 or segment_frames < 1:
+    if (look.fps is not None and look.fps < 1) or segment_frames < 1:
         raise DrivestatsError("fps and segment length must be positive")
     if look.cell == "default":  # the name of 'auto' before the fitted cell became the default
         look = dataclasses.replace(look, cell="auto")
     if look.cell != "auto" and not look.cell.isdigit():
         raise DrivestatsError(f"the cell size is 'auto' or pixels, not {look.cell!r}")
+    values = {**asdict(look), "layout": tuple(look.layout), "fps": look.fps or DEFAULT_FPS}
     return MovieSpec(
         start=day_text(begin),
         end=day_text(finish),
         until=day_text(until),
         segment_frames=segment_frames,
-        **{**asdict(look), "layout": tuple(look.layout)},
+        **values,
     )
+
+
+def clipped(spec: MovieSpec, start: str | None, end: str | None) -> MovieSpec:
+    """The clip of a movie that shows only the days start..end (within the movie's days)."""
+    first = max(start or spec.start, spec.start)
+    last = min(end or spec.end, spec.end)
+    if first > last:
+        raise DrivestatsError(
+            f"the clip {start or spec.start} .. {end or spec.end} lies outside the imported "
+            f"days {spec.start} .. {spec.end}"
+        )
+    if first == spec.start and last == spec.end:
+        return spec.whole()
+    return dataclasses.replace(spec, clip_start=first, clip_end=last)
+
+
+def with_frame_rate(spec: MovieSpec, fps: int | None) -> MovieSpec:
+    """The spec at the asked frame rate, or the automatic one: DEFAULT_FPS unless that would
+    make the movie shorter than MIN_SECONDS."""
+    if fps is None:
+        fps = min(DEFAULT_FPS, max(1, spec.frame_count // MIN_SECONDS))
+    return dataclasses.replace(spec, fps=fps)
 
 
 def render_movie(
@@ -341,19 +405,34 @@ def render_movie(
     frames_dir: Path | None = None,
     on_frames: Callable[[int, int], None] | None = None,
     segment_frames: int = SEGMENT_FRAMES,
+    layout: str = "whole",
 ) -> MovieResult:
-    """The movie job for a range (made or reused), published as results/movie.mp4.
+    """The movie job for a range (made or reused), published under its name in results/.
 
-    ``until`` decides removal (a drive's last report within it); it defaults to
-    ``end``. ``on_frames(done, total)`` hears about progress.
+    With ``layout="whole"`` a range is a clip: exactly the frames that the movie of
+    every imported day (up to ``until``) shows for those days. With
+    ``layout="range"`` the movie is laid out for the drives seen in the range and
+    removal is decided by ``until`` (default: ``end``). ``on_frames(done, total)``
+    hears about progress.
     """
     from drivestats.fleet import fleet_tables
 
     if until and end and until < end:
         raise DrivestatsError(f"--until {until} is before --end {end}")
-    fleet_job = fleet_tables(workspace, until or end)
-    spec = with_earlier_layout(workspace, movie_spec(fleet_job, start, end, look, segment_frames))
+    if layout == "range":
+        fleet_job = fleet_tables(workspace, until or end)
+        spec = movie_spec(fleet_job, start, end, look, segment_frames)
+        spec = with_earlier_layout(workspace, spec)
+    elif layout == "whole":
+        fleet_job = fleet_tables(workspace, until)
+        spec = with_earlier_layout(workspace, movie_spec(fleet_job, None, None, look, segment_frames))
+        spec = clipped(spec, start, end)
+    else:
+        raise DrivestatsError(f"the layout is 'whole', 'range' or a layout file, not {layout!r}")
+    spec = with_frame_rate(spec, look.fps)
     result = movie_job(workspace, spec, fleet_job, workers, on_frames)
+    name = spec.result_name({"layout": layout, "until": until, "fps": look.fps})
+    result.link = jobs.publish(workspace, result.job, "movie.mp4", name)
     if out is not None:
         shutil.copyfile(result.job.output("movie.mp4"), out)
     if frames_dir is not None:
@@ -379,7 +458,10 @@ def with_earlier_layout(workspace: Workspace, spec: MovieSpec) -> MovieSpec:
         )
         if other.same_look(spec) and blocks and cell:
             if other.end == spec.end and other.until == spec.until:
-                return other  # the same movie: keep its spec, hence its job
+                # The same movie (or a clip of it): its anchors, hence its layout and job.
+                return dataclasses.replace(
+                    spec, anchors=other.anchors, anchor_cell=other.anchor_cell
+                )
             anchors = tuple((int(x), int(y), str(model)) for x, y, model in blocks)
             return dataclasses.replace(spec, anchors=anchors, anchor_cell=int(cell))
     return spec
@@ -393,7 +475,7 @@ def movie_job(
     on_frames: Callable[[int, int], None] | None = None,
 ) -> MovieResult:
     """The movie job of a spec: finished segments reused, the others rendered by workers."""
-    total = spec.timeline.frames
+    total = spec.frame_count
     report = on_frames or (lambda done, total: None)
     movie_params = {"movie": spec.params()}
     made = jobs.existing(workspace, MOVIE, jobs.job_id(MOVIE, movie_params, {}, [fleet_job.id]))
@@ -451,10 +533,9 @@ def movie_job(
 
 
 def _result(workspace: Workspace, job: jobs.JobResult, frames: int, made: int) -> MovieResult:
-    link = jobs.publish(workspace, job, "movie.mp4", "movie.mp4")
     return MovieResult(
         job=job,
-        link=link,
+        link=job.output("movie.mp4"),  # until render_movie publishes it
         frames=frames,
         segments_made=made,
         segments_reused=job.manifest["rows"].get("segments", 0) - made,
@@ -576,7 +657,34 @@ def write_frames(spec: MovieSpec, fleet_job: jobs.JobResult, folder: Path, job_i
     """Write every frame of a movie as frame-NNNNNN.png into a folder; returns the count."""
     folder.mkdir(parents=True, exist_ok=True)
     painter = Painter(scene(fleet_job, spec))
-    total = spec.timeline.frames
-    for number, frame in enumerate(painter.frames(0, total)):
+    first, stop = spec.frame_range
+    for number, frame in enumerate(painter.frames(first, stop - first)):
         (folder / f"frame-{number:06d}.png").write_bytes(png_bytes(frame, job_id))
-    return total
+    return stop - first
+
+
+def verify_movie(
+    workspace: Workspace, identity: str, on_frames: Callable[[int, int], None] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Re-render and re-encode every segment of a movie, then re-join them; compare bytes.
+
+    Returns the verify report of each segment and of the movie, and the frames rendered.
+    """
+    movie = jobs.load(workspace, identity)
+    if movie.manifest["stage"] != MOVIE.name:
+        raise DrivestatsError(f"{movie.id} is a {movie.manifest['stage']} job, not a movie")
+    segments = sorted(
+        (jobs.load(workspace, parent) for parent in movie.manifest["inputs"]["jobs"]
+         if parent.startswith(SEGMENT.name)),
+        key=lambda job: job.manifest["parameters"]["first_frame"],
+    )  # fmt: skip
+    total = sum(job.manifest["parameters"]["frames"] for job in segments)
+    report = on_frames or (lambda done, total: None)
+    reports, rendered = [], 0
+    report(0, total)
+    for segment in segments:
+        reports.append(jobs.verify(workspace, segment.id))
+        rendered += segment.manifest["parameters"]["frames"]
+        report(rendered, total)
+    reports.append(jobs.verify(workspace, movie.id))
+    return reports, rendered

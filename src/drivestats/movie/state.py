@@ -206,3 +206,26 @@ def storage_by_day(daily: pa.Table, start: int, end: int) -> np.ndarray:
         return np.zeros(len(wanted), dtype=np.int64)
     before = np.searchsorted(days, wanted, side="right") - 1
     return np.where(before >= 0, storage[np.clip(before, 0, None)], 0).astype(np.int64)
+
+
+def reporting_and_failures_by_day(daily: pa.Table, start: int, end: int) -> np.ndarray:
+    """(drives reporting, failures since start) for each day start..end, as int64 rows.
+
+    A day without data shows the day before: its drives, no new failures.
+    """
+    days = pc.cast(daily["date"], pa.int32()).to_numpy()
+    drives = pc.fill_null(daily["drives"], 0).to_numpy().astype(np.int64)
+    failures = pc.fill_null(daily["failures"], 0).to_numpy().astype(np.int64)
+    keep = (drives > 0) & (days >= start) & (days <= end)
+    days, drives, failures = days[keep], drives[keep], failures[keep]
+    order = np.argsort(days, kind="stable")
+    days, drives, failures = days[order], drives[order], failures[order]
+    wanted = np.arange(start, end + 1)
+    figures = np.zeros((len(wanted), 2), dtype=np.int64)
+    if len(days) == 0:
+        return figures
+    before = np.searchsorted(days, wanted, side="right") - 1
+    known = before >= 0
+    figures[:, 0] = np.where(known, drives[np.clip(before, 0, None)], 0)
+    figures[:, 1] = np.where(known, np.cumsum(failures)[np.clip(before, 0, None)], 0)
+    return figures

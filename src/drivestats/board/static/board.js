@@ -1,4 +1,5 @@
-// The board's only script: sortable tables and the period picker. No libraries, no network.
+// The board's only script: sortable tables, the period picker and the movie player.
+// No libraries, no network.
 "use strict";
 
 function cellValue(row, index, numeric) {
@@ -44,7 +45,28 @@ function makeSortable(table) {
   }
 }
 
+// The movie's controls sit under the picture, so they never hide the date drawn in it.
+function makePlayer(video) {
+  const play = document.getElementById("play");
+  const seek = document.getElementById("seek");
+  const clock = document.getElementById("clock");
+  const toggle = () => (video.paused ? video.play() : video.pause());
+  play.addEventListener("click", toggle);
+  video.addEventListener("click", toggle);
+  video.addEventListener("play", () => { play.textContent = "Pause"; play.setAttribute("aria-label", "Pause"); });
+  video.addEventListener("pause", () => { play.textContent = "Play"; play.setAttribute("aria-label", "Play"); });
+  video.addEventListener("timeupdate", () => {
+    if (video.duration) seek.value = Math.round((1000 * video.currentTime) / video.duration);
+    clock.textContent = `${video.currentTime.toFixed(1)} / ${(video.duration || 0).toFixed(1)} s`;
+  });
+  seek.addEventListener("input", () => {
+    if (video.duration) video.currentTime = (seek.value / 1000) * video.duration;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const video = document.getElementById("movie");
+  if (video) makePlayer(video);
   for (const table of document.querySelectorAll("table.sortable")) makeSortable(table);
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
