@@ -19,6 +19,7 @@ Outputs (Parquet):
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -102,7 +103,10 @@ def _listing(paths: list[str]) -> str:
 
 def _build_fleet_partial(context: jobs.JobContext) -> None:
     """Scan one month's stored days (up to the last day it names) into its partial tables."""
-    files = [str(context.workspace.home / name) for name in store.files_of_inputs(context.inputs)]
+    # From the snapshot its caller took; else (verify) from the store, which still holds
+    # these days if the digests of its inputs still match (checked by the caller).
+    folder = Path(context.hints.get("snapshot", context.workspace.home))
+    files = [str(folder / name) for name in store.files_of_inputs(context.inputs)]
     connection = _duckdb()
     first, last = context.params["first_day"], context.params["last_day"]
     # A month file may hold days past `last`; an older store's daily files are one day each.
@@ -160,7 +164,30 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         context.rows[name] = table.num_rows
 
 
-FLEET_PARTIAL = jobs.Stage("fleet-partial", _build_fleet_partial, ("drivestats.fleet",))
+def _days_still_stored(workspace: Workspace, inputs: dict[str, str]) -> None:
+    """Refuse to re-make a partial whose days the store no longer holds as they were."""
+    named = {name.rsplit("#", 1)[1]: digest for name, digest in inputs.items()}
+    now = {
+        name.rsplit("#", 1)[1]: digest
+        for name, digest in store.day_inputs(
+            store.stored_days(workspace, min(named), max(named), read_only=True)
+        ).items()
+    }
+    gone = sorted(day for day, digest in named.items() if now.get(day) != digest)
+    if gone:
+        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        raise DrivestatsError(
+            f"the store no longer holds the days this job was made from as they were "
+            f"({shown}: imported again or removed since); it cannot be re-made from its inputs"
+        )
+
+
+FLEET_PARTIAL = jobs.Stage(
+    "fleet-partial",
+    _build_fleet_partial,
+    ("drivestats.fleet",),
+    check_inputs=_days_still_stored,
+)
 # Decided by the days it covers (its inputs), not by which partials it was combined from.
 FLEET_TABLES = jobs.Stage(
     "fleet-tables",
@@ -181,20 +208,39 @@ def fleet_tables(
     With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
     """
     days = store.stored_days(workspace, end=until, read_only=reuse_only)
+    made = _made(workspace, days, until, record=not reuse_only)
+    if made is not None:
+        return made
+    if reuse_only:
+        raise jobs.JobNotMade(FLEET_TABLES.name, _identity(days)[0])
+    # Built from a snapshot: the days and the bytes they name, whatever imports publish now.
+    with store.snapshot(workspace, until) as snapshot:
+        made = _made(workspace, snapshot.days, until, record=True)
+        return made if made is not None else _combined(workspace, snapshot)
+
+
+def _identity(days: list[dict[str, Any]]) -> tuple[str, dict[str, Any], dict[str, str]]:
+    # The effective last day, so that --until past the data gives the same job as no --until.
+    params: dict[str, Any] = {"until": days[-1]["day"]}
+    inputs = store.day_inputs(days)
+    return jobs.job_id(FLEET_TABLES, params, inputs, []), params, inputs
+
+
+def _made(
+    workspace: Workspace, days: list[dict[str, Any]], until: str | None, record: bool
+) -> jobs.JobResult | None:
     if not days:
         where = f" up to {until}" if until else ""
         raise DrivestatsError(
             f"the store in {workspace.home} holds no days{where}; run `drivestats import` first"
         )
-    # The effective last day, so that --until past the data gives the same job as no --until.
-    params: dict[str, Any] = {"until": days[-1]["day"]}
-    inputs = store.day_inputs(days)
-    identity = jobs.job_id(FLEET_TABLES, params, inputs, [])
-    made = jobs.existing(workspace, FLEET_TABLES, identity, record=not reuse_only)
-    if made is not None:
-        return made
-    if reuse_only:
-        raise jobs.JobNotMade(FLEET_TABLES.name, identity)
+    return jobs.existing(workspace, FLEET_TABLES, _identity(days)[0], record=record)
+
+
+def _combined(workspace: Workspace, snapshot: store.Snapshot) -> jobs.JobResult:
+    """The fleet tables of a snapshot's days: earlier tables and partials of the months after."""
+    days = snapshot.days
+    _, params, inputs = _identity(days)
     base = _earlier_tables(workspace, inputs)
     after = base.manifest["parameters"]["until"] if base is not None else ""
     by_month: dict[str, list[dict[str, Any]]] = {}
@@ -209,6 +255,7 @@ def fleet_tables(
             {"month": month, "first_day": rows[0]["day"], "last_day": rows[-1]["day"]},
             store.day_inputs(rows),
             [imports[made_by] for made_by in sorted({row["job_id"] for row in rows})],
+            hints={"snapshot": str(snapshot.folder)},
         )
         for month, rows in sorted(by_month.items())
     ]

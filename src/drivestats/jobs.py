@@ -58,6 +58,9 @@ class Stage:
     # The stages of the upstream jobs that decide the outputs (None: all): a movie is decided
     # by its fleet tables, and names its segments only so that its lineage shows them.
     identity_upstream: tuple[str, ...] | None = None
+    # Raises DrivestatsError saying what is gone when the inputs a job names can no longer
+    # be read (a day imported again since): verify then says so instead of "differs".
+    check_inputs: Callable[[Workspace, dict[str, str]], None] | None = None
 
     def __post_init__(self) -> None:
         _REGISTRY[self.name] = self
@@ -485,6 +488,8 @@ def verify(workspace: Workspace, identity: str) -> dict[str, Any]:
             "verify needs the code that made it"
         )
     upstream = [load(workspace, parent) for parent in job.manifest["inputs"]["jobs"]]
+    if stage.check_inputs is not None:
+        stage.check_inputs(workspace, {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]})
     workspace.scratch.mkdir(parents=True, exist_ok=True)
     scratch = workspace.scratch / f"verify-{job.id}-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()

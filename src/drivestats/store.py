@@ -20,7 +20,9 @@ import fcntl
 import itertools
 import json
 import os
+import shutil
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -164,9 +166,30 @@ def _build_import(context: jobs.JobContext) -> None:
     finally:
         if writer is not None:
             writer.abort()
+    _refuse_if_changed(source, context.hints.get("identity"))
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
+
+
+def _file_identity(stat: os.stat_result) -> list[int]:
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _refuse_if_changed(source: Path, before: list[int] | None) -> None:
+    """The file read must be the file hashed: replaced or rewritten meanwhile, nothing is kept."""
+    if before is None:
+        return
+    try:
+        now = _file_identity(source.stat())
+    except FileNotFoundError:
+        now = None
+    if now != list(before):
+        raise BadInputError(
+            str(source),
+            "the file changed while it was imported (replaced, rewritten or deleted after "
+            "it was hashed); nothing was stored: import it again",
+        )
 
 
 def _prefetched(
@@ -281,8 +304,65 @@ def _journal_path(workspace: Workspace) -> Path:
     return workspace.store / JOURNAL
 
 
+@contextmanager
+def publish_lock(workspace: Workspace, shared: bool) -> Iterator[None]:
+    """Publishing holds this exclusively; a reader taking a snapshot holds it shared.
+
+    Held only while the journal is applied or a snapshot's links are made: milliseconds.
+    """
+    workspace.store.mkdir(parents=True, exist_ok=True)
+    with open(workspace.store / ".publish-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class Snapshot:
+    """The store's days up to a day, as they were at one moment, readable for as long as needed.
+
+    Month files are never changed in place (publishing replaces them with new files), so
+    hard links made under the publish lock keep the very bytes the catalog rows named.
+    """
+
+    days: list[dict[str, Any]]
+    folder: Path  # holds the snapshot's links at the store files' workspace-relative paths
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+
+@contextmanager
+def snapshot(workspace: Workspace, until: str | None = None) -> Iterator[Snapshot]:
+    """The days up to ``until`` and links to their files, consistent with each other.
+
+    Jobs that read the store read a snapshot: a job is named after one store state and
+    computed from exactly that state, whatever imports publish meanwhile.
+    """
+    recover(workspace)
+    workspace.scratch.mkdir(parents=True, exist_ok=True)
+    folder = workspace.scratch / f"snapshot-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        with publish_lock(workspace, shared=True):
+            days = stored_days(workspace, end=until, read_only=True)
+            for name in dict.fromkeys(row["file"] for row in days):
+                link = folder / name
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.link(workspace.home / name, link)
+        yield Snapshot(days, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _publish(workspace: Workspace, entry: dict[str, Any]) -> None:
     """Write the journal, then apply it: links into days/, then the catalog rows."""
+    with publish_lock(workspace, shared=False):
+        _publish_now(workspace, entry)
+
+
+def _publish_now(workspace: Workspace, entry: dict[str, Any]) -> None:
     journal = _journal_path(workspace)
     temporary = journal.with_suffix(".tmp")
     with open(temporary, "w") as handle:
@@ -299,8 +379,9 @@ def _roll_forward(workspace: Workspace) -> None:
     """Finish a publication that a killed import had committed to; drop one it had not."""
     journal = _journal_path(workspace)
     if journal.exists():
-        _apply(workspace, json.loads(journal.read_text()))
-        journal.unlink()
+        with publish_lock(workspace, shared=False):
+            _apply(workspace, json.loads(journal.read_text()))
+            journal.unlink()
     journal.with_suffix(".tmp").unlink(missing_ok=True)
     for pattern in ("*/.*.parquet.tmp", "*/.*.parquet.merge", "*/.*.parquet.merge.part*"):
         for leftover in workspace.months.glob(pattern):
@@ -426,7 +507,7 @@ def _import_one(
             params={"source": _source_name(workspace, source)},
             inputs={_source_name(workspace, source): digest},
             progress=listener,
-            hints={"path": str(source)},
+            hints={"path": str(source), "identity": _file_identity(stat)},
         )
     except BadInputError as error:
         outcome.status, outcome.error = "failed", str(error)
