@@ -513,6 +513,12 @@ def _import_one(
         outcome.status, outcome.error = "failed", str(error)
         outcome.seconds = time.perf_counter() - started
         return outcome
+    try:
+        _refuse_shrinking_days(workspace, job, source, force)
+    except BadInputError as error:
+        outcome.status, outcome.error = "failed", str(error)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
     entry = _publication(workspace, job, source, stat, digest)
     outcome.replaced_days = _replaced_days(workspace, entry)
     _publish(workspace, entry)
@@ -655,6 +661,47 @@ def _merged_month(
     with open(merged, "rb") as handle:
         os.fsync(handle.fileno())
     return merged
+
+
+# A replacement day with fewer than this share of the stored day's rows looks like a broken
+# copy (a truncated or header-only file), not a correction: refused unless --force.
+KEEP_SHARE = 0.5
+
+
+def _refuse_shrinking_days(
+    workspace: Workspace, job: jobs.JobResult, source: Path, force: bool
+) -> None:
+    """A stored day is never replaced by an empty one, nor by one with most of its rows gone."""
+    incoming: dict[str, dict[str, Any]] = job.manifest["notes"]["days"]
+    held = {
+        row["day"]: row["rows"]
+        for row in catalog.query(workspace, "select day, rows from days where rows > 0")
+    }
+    empty = sorted(day for day, info in incoming.items() if day in held and info["rows"] == 0)
+    shrunk = sorted(
+        day
+        for day, info in incoming.items()
+        if day in held and 0 < info["rows"] < KEEP_SHARE * held[day]
+    )
+    if empty:
+        raise BadInputError(
+            str(source),
+            "would replace stored days with empty ones: "
+            + ", ".join(f"{day} ({held[day]:,} rows stored, {incoming[day]['member']} has none)" for day in empty[:5])
+            + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+            + "; nothing was stored",
+        )
+    if shrunk and not force:
+        raise BadInputError(
+            str(source),
+            "would replace stored days with far fewer rows: "
+            + ", ".join(
+                f"{day} ({held[day]:,} rows stored, {incoming[day]['rows']:,} in {incoming[day]['member']})"
+                for day in shrunk[:5]
+            )
+            + (f" and {len(shrunk) - 5} more" if len(shrunk) > 5 else "")
+            + "; nothing was stored (--force to replace them anyway)",
+        )
 
 
 def _replaced_days(workspace: Workspace, entry: dict[str, Any]) -> list[tuple[str, str]]:

@@ -36,7 +36,12 @@ class ProgressListener:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Import again even if the same content was imported.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import again even if the same content was imported, and let days replace stored "
+    "days that held more than twice their rows.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_workspace
 def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, quiet: bool) -> None:

@@ -591,7 +591,7 @@ def _run_segments(
     context = multiprocessing.get_context("spawn")
     progress: Any = context.Queue()
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(progress,)
+        workers, mp_context=context, initializer=_start_worker, initargs=(progress, os.getpid())
     ) as pool:
         futures: dict[Future[jobs.JobResult], int] = {
             pool.submit(_segment_in_worker, str(workspace.home), params, fleet_job): number
@@ -611,26 +611,22 @@ def _run_segments(
             raise
 
 
-def _start_worker(progress: Any) -> None:
+def _start_worker(progress: Any, parent: int) -> None:
     global _frame_listener
     _frame_listener = progress.put
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-# Cleared while a worker builds a segment, so that it finishes the segment before leaving.
-_idle = threading.Event()
-_idle.set()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Leave when the main process is gone (killed), after the segment in hand is finished.
+    """Leave at once when the main process is gone (killed).
 
-    Workers would otherwise wait forever on a task queue nobody writes to; finishing
-    the segment first means the next run reuses it.
+    Workers would otherwise wait forever on a task queue nobody writes to. The parent's
+    pid comes from the parent itself: asked here, a parent that died before this thread
+    started would already read as 1. A segment cut short leaves only a temporary folder,
+    which the next run removes; its encoder sees its input close and exits too.
     """
     while os.getppid() == parent:
-        time.sleep(1.0)
-    _idle.wait()
+        time.sleep(0.25)
     os._exit(1)
 
 
@@ -638,11 +634,7 @@ def _segment_in_worker(
     home: str, params: dict[str, Any], fleet_job: jobs.JobResult
 ) -> jobs.JobResult:
     """Build one segment job in a worker process (a module-level function, so spawn can find it)."""
-    _idle.clear()
-    try:
-        return jobs.run(Workspace(Path(home)), SEGMENT, params)
-    finally:
-        _idle.set()
+    return jobs.run(Workspace(Path(home)), SEGMENT, params)
 
 
 def _drain(progress: Any, heard: Callable[[int], None]) -> None:
