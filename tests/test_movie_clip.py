@@ -45,7 +45,9 @@ def movie(home: Path, *args: str) -> str:
 
 def test_a_range_is_the_whole_movies_frames_for_those_days(home: Path, tmp_path: Path) -> None:
     movie(home, "--frames-dir", str(tmp_path / "whole"))
-    movie(home, "--start", "2013-04-12", "--end", "2013-04-15", "--frames-dir", str(tmp_path / "mid"))
+    movie(
+        home, "--start", "2013-04-12", "--end", "2013-04-15", "--frames-dir", str(tmp_path / "mid")
+    )
     movie(home, "--start", "2013-04-17", "--frames-dir", str(tmp_path / "last"))
     whole, mid, last = (pixels(tmp_path / name) for name in ("whole", "mid", "last"))
     assert len(whole) == 10 + TAIL

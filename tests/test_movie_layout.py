@@ -113,7 +113,9 @@ def test_real_2013_models_each_get_a_clean_block(
     # 21,000 drives counted with csv cover at least a quarter of a 1080p canvas (at 720p
     # whole pixels allow 3 px, 21%).
     covered = counts["drives"] * placed.cell**2 / (size[0] * size[1])
-    assert covered >= (0.25 if size == (1920, 1080) else 0.2), f"drives cover {covered:.0%} of the canvas at {placed.cell}-px cells"
+    assert covered >= (0.25 if size == (1920, 1080) else 0.2), (
+        f"drives cover {covered:.0%} of the canvas at {placed.cell}-px cells"
+    )
 
 
 def test_sample_labels_name_model_without_vendor_and_capacity(sample_models) -> None:
@@ -130,9 +132,7 @@ def test_sample_labels_name_model_without_vendor_and_capacity(sample_models) -> 
 
 def test_block_shape_follows_60_wide_200_tall_columns() -> None:
     # 12,001 drives: one full 60x200 column and one cell of a second column.
-    placed = layout(
-        [ModelEntry("BIG", 12_001, 0), ModelEntry("SMALL", 61, 1)], 1920, 1080, cell=2
-    )
+    placed = layout([ModelEntry("BIG", 12_001, 0), ModelEntry("SMALL", 61, 1)], 1920, 1080, cell=2)
     big, small = placed.blocks
     assert (big.rect.w, big.rect.h) == (2 * COLUMN_WIDTH * 2, COLUMN_HEIGHT * 2)
     assert (small.rect.w, small.rect.h) == (COLUMN_WIDTH * 2, 2 * 2)

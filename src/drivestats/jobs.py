@@ -489,7 +489,9 @@ def verify(workspace: Workspace, identity: str) -> dict[str, Any]:
         )
     upstream = [load(workspace, parent) for parent in job.manifest["inputs"]["jobs"]]
     if stage.check_inputs is not None:
-        stage.check_inputs(workspace, {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]})
+        stage.check_inputs(
+            workspace, {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]}
+        )
     workspace.scratch.mkdir(parents=True, exist_ok=True)
     scratch = workspace.scratch / f"verify-{job.id}-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestats import jobs
 from drivestats.backblaze.format import clean_model, vendor_of
+from drivestats.csv_cells import spreadsheet_safe
 from drivestats.errors import DrivestatsError
 from drivestats.fleet import model_facts
 from drivestats.workspace import Workspace
@@ -488,12 +489,14 @@ def caption_of(notes: Mapping[str, Any]) -> str:
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> None:
-    """Rows as CSV; floats written with repr so they read back to the same value."""
+    """Rows as CSV; floats read back to the same value, text never runs as a formula."""
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+            writer.writerow(
+                {k: "" if row.get(k) is None else spreadsheet_safe(row.get(k)) for k in columns}
+            )
 
 
 def write_json(value: Any, path: Path) -> None:

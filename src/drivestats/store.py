@@ -687,7 +687,10 @@ def _refuse_shrinking_days(
         raise BadInputError(
             str(source),
             "would replace stored days with empty ones: "
-            + ", ".join(f"{day} ({held[day]:,} rows stored, {incoming[day]['member']} has none)" for day in empty[:5])
+            + ", ".join(
+                f"{day} ({held[day]:,} rows stored, {incoming[day]['member']} has none)"
+                for day in empty[:5]
+            )
             + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
             + "; nothing was stored",
         )

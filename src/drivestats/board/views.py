@@ -376,7 +376,9 @@ def movie_entries(workspace: Workspace, results: list[dict[str, Any]]) -> list[d
         if not (name.startswith("movie") and name.endswith(".mp4")):
             continue
         spec = _movie_parameters(workspace, entry["job"]) or {}
-        manifest = _manifest(workspace, stage_of(entry["job"]), entry["job"]) if entry["job"] else None
+        manifest = (
+            _manifest(workspace, stage_of(entry["job"]), entry["job"]) if entry["job"] else None
+        )
         frames = ((manifest or {}).get("rows") or {}).get("frames")
         fps = spec.get("fps")
         movies.append(
@@ -416,11 +418,16 @@ def movie_entry(
         if name.startswith("frame-") and name.endswith(".png")
     ]
     spec = _movie_parameters(workspace, movie["job"])
+
     # A frame drawn with another look (size, cell, layout) would flash before playback.
     def whole(values: Any) -> Any:
-        return {k: v for k, v in (values or {}).items() if k not in ("clip_start", "clip_end", "fps")}
+        return {
+            k: v for k, v in (values or {}).items() if k not in ("clip_start", "clip_end", "fps")
+        }
 
-    same = [f for f in frames if spec and whole(_movie_parameters(workspace, f["job"])) == whole(spec)]
+    same = [
+        f for f in frames if spec and whole(_movie_parameters(workspace, f["job"])) == whole(spec)
+    ]
     poster = same[0] if same and not (spec or {}).get("clip_start") else None
     return {
         **movie,

@@ -78,10 +78,12 @@ def render_rows(
     if output_format == "json":
         return json.dumps(list(rows), indent=2, default=str)
     if output_format == "csv":
+        from drivestats.csv_cells import spreadsheet_safe
+
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: row.get(k) for k in names} for row in rows)
+        writer.writerows({k: spreadsheet_safe(row.get(k)) for k in names} for row in rows)
         return buffer.getvalue().rstrip("\n")
     if output_format == "markdown":
         lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]

@@ -63,6 +63,8 @@ def _fps(value: str) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise click.BadParameter(f"expected 'auto' or frames per second, not {value!r}")
     return int(value)
+
+
 _watermark_option = click.option(
     "--watermark", default="", help="Faint large text behind everything (default: none)."
 )
@@ -74,9 +76,7 @@ _cell_option = click.option(
 )
 
 
-def _look(
-    size: str, fps: int | None, layout_file: str | None, watermark: str, cell: str
-) -> Any:
+def _look(size: str, fps: int | None, layout_file: str | None, watermark: str, cell: str) -> Any:
     from drivestats.movie.render import Look
 
     width, height = _size(size)
@@ -133,8 +133,7 @@ def movie_command(
     if layout_choice not in ("whole", "range"):
         if not Path(layout_choice).is_file():
             raise click.BadParameter(
-                f"expected 'whole', 'range' or a layout file, not {layout_choice!r} "
-                "(no such file)",
+                f"expected 'whole', 'range' or a layout file, not {layout_choice!r} (no such file)",
                 param_hint="--layout",
             )
         layout_file, layout_choice = layout_choice, "whole"

@@ -145,7 +145,9 @@ class MovieSpec:
     def segments(self) -> list[tuple[int, int]]:
         """(first frame, frame count) of each segment: cut where the whole movie's are."""
         first, stop = self.frame_range
-        cuts = range(first - first % self.segment_frames + self.segment_frames, stop, self.segment_frames)
+        cuts = range(
+            first - first % self.segment_frames + self.segment_frames, stop, self.segment_frames
+        )
         starts = [first, *cuts]
         return [(a, b - a) for a, b in zip(starts, [*cuts, stop], strict=True)]
 
@@ -425,7 +427,9 @@ def render_movie(
         spec = with_earlier_layout(workspace, spec)
     elif layout == "whole":
         fleet_job = fleet_tables(workspace, until)
-        spec = with_earlier_layout(workspace, movie_spec(fleet_job, None, None, look, segment_frames))
+        spec = with_earlier_layout(
+            workspace, movie_spec(fleet_job, None, None, look, segment_frames)
+        )
         spec = clipped(spec, start, end)
     else:
         raise DrivestatsError(f"the layout is 'whole', 'range' or a layout file, not {layout!r}")
