@@ -331,6 +331,17 @@ def test_the_jobs_list_pages_through_hundreds_of_jobs(tmp_path: Path) -> None:
 # --- files and Range ------------------------------------------------------------------
 
 
+def test_a_malformed_range_is_ignored_as_the_rfc_allows(
+    client: TestClient, board_home: Path
+) -> None:
+    movie = (board_home / "results" / "movie.mp4").read_bytes()
+    for header in ("bytes=5-1", "bytes=abc", "pages=0-10", "bytes=0-1,9-2"):
+        whole = client.get("/files/results/movie.mp4", headers={"Range": header})
+        assert whole.status_code == 200 and whole.content == movie, header
+    beyond = client.get("/files/results/movie.mp4", headers={"Range": f"bytes={len(movie)}-"})
+    assert beyond.status_code == 416
+
+
 def test_the_movie_answers_range_requests(client: TestClient, board_home: Path) -> None:
     movie = (board_home / "results" / "movie.mp4").read_bytes()
     whole = client.get("/files/results/movie.mp4")
@@ -509,7 +520,16 @@ def test_browsing_writes_nothing_even_over_stale_fleet_tables(
 
 def test_other_hosts_are_refused(client: TestClient) -> None:
     """A page elsewhere must not reach the board through a DNS name rebound to 127.0.0.1."""
-    for refused in ("evil.example", "evil.example:8520", "127.0.0.1.evil.example", ""):
+    for refused in (
+        "evil.example",
+        "evil.example:8520",
+        "127.0.0.1.evil.example",
+        "",
+        "127.0.0.1:8520@evil.example",
+        "127.0.0.1:P@evil.example",
+        "127.0.0.1:8520, evil.example",
+        "127.0.0.1 evil.example",
+    ):
         assert client.get("/", headers={"Host": refused}).status_code == 400, refused
     for allowed in ("localhost:8520", "127.0.0.1", "[::1]:8520", "LOCALHOST"):
         assert client.get("/sources.json", headers={"Host": allowed}).status_code == 200, allowed

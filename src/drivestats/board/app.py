@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,7 +202,38 @@ def workspace_file(request: Request) -> Response:
         path = served_file(board.workspace, request.path_params["path"])
     except Refused as refusal:
         raise HTTPException(refusal.status, refusal.reason) from None
-    return FileResponse(path, headers={"Content-Security-Policy": FILE_POLICY})
+    response_class = FileResponse if _valid_range(request) else WholeFileResponse
+    return response_class(path, headers={"Content-Security-Policy": FILE_POLICY})
+
+
+_RANGE_SPEC = re.compile(r"(\d+)-(\d*)|-(\d+)")
+
+
+def _valid_range(request: Request) -> bool:
+    """Whether a Range header (if any) is well formed; RFC 9110 lets a server ignore one that
+    is not (a last byte before the first, say) and answer with the whole file."""
+    header = request.headers.get("range")
+    if header is None:
+        return True
+    unit, _, specs = header.partition("=")
+    if unit.strip().lower() != "bytes" or not specs.strip():
+        return False
+    for spec in specs.split(","):
+        match = _RANGE_SPEC.fullmatch(spec.strip())
+        if match is None:
+            return False
+        first, last = match.group(1), match.group(2)
+        if first is not None and last and int(last) < int(first):
+            return False
+    return True
+
+
+class WholeFileResponse(FileResponse):
+    """A file served whole, its request's Range header ignored."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(key, value) for key, value in scope["headers"] if key != b"range"]
+        await super().__call__({**scope, "headers": headers}, receive, send)
 
 
 # --- errors and middleware --------------------------------------------------------------
@@ -233,12 +265,21 @@ async def _bad_request(request: Request, error: Exception) -> Response:
     return error_response(request, 400, str(error))
 
 
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
+
+
 def host_name(header: str) -> str:
-    """The name in a Host header without its port; an IPv6 literal without its brackets."""
+    """The name in a Host header without its port; an IPv6 literal without its brackets.
+
+    Anything but a name and an optional numeric port ('127.0.0.1:P@evil.example',
+    'a, b') gives '', which no allowed host matches.
+    """
     text = header.strip().lower()
-    if text.startswith("["):
-        return text[1 : text.find("]")] if "]" in text else ""
-    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    match = _HOST.fullmatch(text)
+    if match is None:
+        return ""
+    name = match.group(1)
+    return name[1:-1] if name.startswith("[") else name
 
 
 class Guard:
