@@ -48,3 +48,24 @@ def test_an_empty_or_shrunken_copy_of_a_stored_day_is_refused(tmp_path: Path) ->
     # Even --force never stores an empty day over a full one.
     assert run_cli(home, "import", "--force", str(empty)).exit_code != 0
     assert stored_rows(home) == {"2013-04-11": 1_000}
+
+
+def test_a_member_that_unpacks_past_the_cap_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import zipfile
+
+    from drivestats.backblaze import read
+
+    # The cap is 1 GiB; a 3 MiB member stands in for a 4 GiB bomb under a 1 MiB cap.
+    monkeypatch.setattr(read, "MAX_MEMBER_BYTES", 1 << 20)
+    bomb = tmp_path / "data_Q2_2013.zip"
+    header = "date,serial_number,model,capacity_bytes,failure\n"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/2013-04-12.csv", header + "0" * (3 << 20))
+    home = tmp_path / "home"
+    refused = run_cli(home, "import", str(bomb))
+    assert refused.exit_code != 0
+    assert "data/2013-04-12.csv" in refused.output and "unpacks to" in refused.output
+    assert "refused before reading" in refused.output and str(bomb) in refused.output
+    assert stored_rows(home) == {}

@@ -77,6 +77,12 @@ def sources_under(paths: list[Path]) -> list[Path]:
     return unique
 
 
+# A member is decompressed whole before it is parsed, so its size bounds the import's memory.
+# 2026's days (345,000 drives, 197 columns) are about 0.2 GiB; a zip whose directory says a
+# member unpacks to more is refused (zipfile never yields more than the directory says).
+MAX_MEMBER_BYTES = 1 << 30
+
+
 def members_of(source: Path) -> list[Member]:
     """The daily CSVs in a source, oldest day first (clutter and other files ignored)."""
     if source.suffix.lower() != ".zip":
@@ -96,6 +102,15 @@ def members_of(source: Path) -> list[Member]:
     ]
     if not members:
         raise BadInputError(str(source), "the zip holds no daily YYYY-MM-DD.csv files")
+    for member in members:
+        if member.unpacked_size > MAX_MEMBER_BYTES:
+            raise BadInputError(
+                str(source),
+                f"unpacks to {member.unpacked_size / 2**30:,.1f} GiB, more than a daily file "
+                f"can hold ({MAX_MEMBER_BYTES / 2**30:.0f} GiB; the largest real day is about "
+                "0.2 GiB); refused before reading",
+                member=member.name,
+            )
     return sorted(members, key=lambda m: (m.day, m.name))
 
 
