@@ -69,3 +69,40 @@ def test_a_member_that_unpacks_past_the_cap_is_refused_before_it_is_read(
     assert "data/2013-04-12.csv" in refused.output and "unpacks to" in refused.output
     assert "refused before reading" in refused.output and str(bomb) in refused.output
     assert stored_rows(home) == {}
+
+
+def test_a_full_disk_stops_the_import_with_one_line_and_keeps_the_store(tmp_path: Path) -> None:
+    """A file-size limit (RLIMIT_FSIZE) fails writes past 300 kB as a full disk does."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    days = sample_files()[:3]
+    home = tmp_path / "home"
+    assert run_cli(home, "import", str(days[0])).exit_code == 0
+    before = stored_rows(home)
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    command = [sys.executable, "-m", "drivestats", "--home", str(home), "import", "--quiet"]
+    full = subprocess.run(
+        [*command, *map(str, days[1:])],
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert full.returncode == 1
+    assert "Traceback" not in full.stderr
+    (line,) = [text for text in full.stderr.splitlines() if text.startswith("Error:")]
+    assert "no space left on device while writing" in line and str(home) in line
+    assert stored_rows(home) == before
+    # The lock is free and nothing is half done: with room again the same import completes.
+    again = subprocess.run(
+        [*command, *map(str, days[1:])], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    assert stored_rows(home) == raw_counts(days)["rows_per_day"]

@@ -125,6 +125,9 @@ class MonthWriter:
                 del group
                 self.handoff.task_done()
         except BaseException as error:  # noqa: BLE001 - raised again in the adding thread
+            if isinstance(error, OSError) and error.filename is None and self.parts:
+                # pyarrow's errors do not say which file: a full disk should.
+                error = OSError(error.errno, error.strerror or str(error), str(self.parts[-1]))
             self.failure.append(error)
             self.handoff.task_done()
             while self.handoff.get() is not None:  # keep the adder from blocking

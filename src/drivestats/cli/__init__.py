@@ -6,6 +6,7 @@ Commands live in sibling modules and are imported only when called, so that
 
 from __future__ import annotations
 
+import errno
 import importlib
 
 import click
@@ -60,6 +61,20 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except DrivestatsError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:
+            raise click.ClickException(os_error_message(error)) from None
+
+
+def os_error_message(error: OSError) -> str:
+    """One line for an operating-system error: what happened, to which file, what to do."""
+    where = f" while writing {error.filename}" if error.filename else ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (
+            f"no space left on device{where} ({error.strerror or error}); what was stored "
+            "before is unchanged: free some space and run the command again"
+        )
+    what = f"{error.filename}: " if error.filename else ""
+    return f"{what}{error.strerror or error}"
 
 
 @click.group(cls=LazyGroup)
