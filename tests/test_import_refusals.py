@@ -106,3 +106,31 @@ def test_a_full_disk_stops_the_import_with_one_line_and_keeps_the_store(tmp_path
     )
     assert again.returncode == 0, again.stderr
     assert stored_rows(home) == raw_counts(days)["rows_per_day"]
+
+
+def test_repeated_drives_in_a_day_are_reported_and_a_flood_of_them_refused(
+    tmp_path: Path,
+) -> None:
+    from conftest import write_day
+
+    header = "date,serial_number,model,capacity_bytes,failure"
+    rows = [f"2014-01-01,S{n},ST4000DM000,4000787030016,0" for n in range(30)]
+    # S3 again on lines 32 and 33 (the header is line 1, S0 to S29 lines 2 to 31).
+    few = [*rows, rows[3], rows[3]]
+    write_day(tmp_path / "few", "2014-01-01", header, few)
+    home = tmp_path / "home"
+    kept = run_cli(home, "import", str(tmp_path / "few"))
+    assert kept.exit_code == 0, kept.output
+    said = " ".join(kept.output.split())  # the console wraps long lines
+    assert "2 rows repeat a drive of that day (S3 at lines 5, 32, 33)" in said
+    assert stored_rows(home) == {"2014-01-01": 32}  # as published: Backblaze counts rows
+
+    flood = rows + [rows[7]] * 11 + [rows[9]]
+    write_day(
+        tmp_path / "flood", "2014-01-02", header, [r.replace("01-01", "01-02") for r in flood]
+    )
+    refused = run_cli(home, "import", str(tmp_path / "flood"))
+    assert refused.exit_code != 0
+    said = " ".join(refused.output.split())
+    assert "12 rows repeat a drive" in said and "S7 at lines 9, 32, 33" in said
+    assert stored_rows(home) == {"2014-01-01": 32}

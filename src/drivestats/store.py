@@ -128,6 +128,12 @@ def _build_import(context: jobs.JobContext) -> None:
             chunks.append(chunk)
         info = {"member": member.name, **counts, "columns": len(stream.schema) - 2}
         unique = pc.unique(pa.concat_arrays(seen)) if seen else pa.array([], pa.string())
+        if len(unique) < counts["rows"]:
+            info["duplicates"] = _duplicates(source, member, chunks)
+            listener.note(
+                f"{Path(member.name).name}: {info['duplicates']['rows']:,} rows repeat a drive "
+                f"of that day ({_lines_text(info['duplicates'])}); kept as published"
+            )
         return member, info, unique, chunks or [stream.schema.empty_table()]
 
     serials: list[pa.Array] = []
@@ -170,6 +176,47 @@ def _build_import(context: jobs.JobContext) -> None:
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     context.rows.update({"rows": total_rows, "days": len(days), "drives": drives})
     context.notes["days"] = days
+
+
+# A day may repeat a drive's row a few times (kept and reported); more than this is a broken
+# file, not data: the source is refused.
+DUPLICATE_LIMIT = 10
+
+
+def _duplicates(source: Path, member: read.Member, chunks: list[pa.Table]) -> dict[str, Any]:
+    """Rows of a day that repeat a serial number: how many, and the first few by line."""
+    serials = pa.chunked_array([chunk.column("serial_number") for chunk in chunks])
+    table = pa.table({"serial": serials, "line": pa.array(range(2, len(serials) + 2))})
+    groups = table.group_by("serial", use_threads=False).aggregate([("line", "list")])
+    repeated = [
+        (lines[0], serial, lines)
+        for serial, lines in zip(
+            groups["serial"].to_pylist(), groups["line_list"].to_pylist(), strict=True
+        )
+        if len(lines) > 1
+    ]
+    extra = sum(len(lines) - 1 for _, _, lines in repeated)
+    found = {
+        "rows": extra,
+        "first": [
+            {"serial": serial, "lines": lines[:5]} for _, serial, lines in sorted(repeated)[:3]
+        ],
+    }
+    if extra > DUPLICATE_LIMIT:
+        raise BadInputError(
+            str(source),
+            f"{extra:,} rows repeat a drive already reported that day ({_lines_text(found)}); "
+            f"more than {DUPLICATE_LIMIT} is a broken file, so nothing was stored",
+            member=member.name if member.in_zip else None,
+        )
+    return found
+
+
+def _lines_text(found: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{entry['serial']} at lines {', '.join(map(str, entry['lines']))}"
+        for entry in found["first"]
+    )
 
 
 def _file_identity(stat: os.stat_result) -> list[int]:
