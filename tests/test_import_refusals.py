@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import raw_counts, run_cli, sample_files
 from drivestats import catalog
 from drivestats.workspace import Workspace
@@ -134,3 +136,40 @@ def test_repeated_drives_in_a_day_are_reported_and_a_flood_of_them_refused(
     said = " ".join(refused.output.split())
     assert "12 rows repeat a drive" in said and "S7 at lines 9, 32, 33" in said
     assert stored_rows(home) == {"2014-01-01": 32}
+
+
+def test_a_line_longer_than_any_row_is_named_by_its_number(tmp_path: Path) -> None:
+    from conftest import write_day
+
+    header = "date,serial_number,model,capacity_bytes,failure"
+    rows = ["2013-04-10,A,M,1,0", "2013-04-10,B," + "x" * 3_000_000 + ",1,0"]
+    path = write_day(tmp_path / "long", "2013-04-10", header, rows)
+    refused = run_cli(tmp_path / "home", "import", str(path))
+    said = " ".join(refused.output.split())
+    assert refused.exit_code != 0
+    assert f"{path} line 3: a line of 3,000,017 bytes" in said  # the header, A, then B
+
+
+@pytest.mark.parametrize(
+    "member", ["../2013-04-10.csv", "/data/2013-04-10.csv", "data\\2013-04-10.csv"]
+)
+def test_a_zip_with_a_member_path_out_of_the_ordinary_is_refused(tmp_path: Path, member) -> None:
+    import zipfile
+
+    text = sample_files()[0].read_bytes()
+    bad = tmp_path / "data_Q2_2013.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(member), text)
+    from drivestats.store import import_sources
+
+    home = tmp_path / "home"
+    (failed,) = import_sources(Workspace(home).ensure(), [bad]).failed
+    assert f"member {member}: a member path" in failed.error and "refused" in failed.error
+    assert stored_rows(home) == {}
+
+
+def test_an_empty_folder_named_like_a_day_is_named_not_passed_by(tmp_path: Path) -> None:
+    (tmp_path / "data" / "2013-04-10.csv").mkdir(parents=True)
+    refused = run_cli(tmp_path / "home", "import", str(tmp_path / "data"))
+    assert refused.exit_code != 0
+    assert "2013-04-10.csv: a folder named like a data file" in " ".join(refused.output.split())

@@ -67,8 +67,12 @@ def sources_under(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and (child.suffix.lower() == ".zip" or is_daily_csv(child.name)):
+                wanted = child.suffix.lower() == ".zip" or is_daily_csv(child.name)
+                if wanted and child.is_file():
                     found.append(child)
+                elif wanted and child.is_dir() and not any(child.iterdir()):
+                    # Named like data but holding nothing: say so rather than pass it by.
+                    raise BadInputError(str(child), "a folder named like a data file, and empty")
         elif path.exists():
             found.append(path)
         else:
@@ -100,8 +104,17 @@ def members_of(source: Path) -> list[Member]:
         for info in infos
         if not info.is_dir() and is_daily_csv(info.filename)
     ]
-    if not members:
-        raise BadInputError(str(source), "the zip holds no daily YYYY-MM-DD.csv files")
+    for info in infos:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        unusual = name.startswith("/") or ".." in parts or "\\" in name or ":" in parts[0]
+        if unusual and is_daily_csv(parts[-1]):
+            raise BadInputError(
+                str(source),
+                "a member path that is absolute, climbs out with '..' or uses backslashes "
+                "(not how Backblaze packs its zips); refused",
+                member=name,
+            )
     for member in members:
         if member.unpacked_size > MAX_MEMBER_BYTES:
             raise BadInputError(
@@ -292,7 +305,25 @@ def _explain(member: Member, data: bytes, header: list[str], failure: str) -> Ba
         )
     if "UTF8" in failure or "UTF-8" in failure:
         return _error(member, "text that is not UTF-8", _first_line_not_utf8(data))
+    if "straddling" in failure:
+        number, length = _first_line_longer_than(data, _BLOCK_SIZE)
+        return _error(
+            member,
+            f"a line of {length:,} bytes, longer than any row can be "
+            f"({_BLOCK_SIZE:,} bytes at most; a 197-column row is under 2,000)",
+            number,
+        )
     return _error(member, f"unreadable CSV ({failure})")
+
+
+def _first_line_longer_than(data: bytes, limit: int) -> tuple[int | None, int]:
+    """The number and length of the first line longer than limit (a broken or hostile file)."""
+    number, start = 1, 0
+    for match in re.finditer(rb"\r\n|\r|\n", data):
+        if match.start() - start > limit:
+            return number, match.start() - start
+        number, start = number + 1, match.end()
+    return (number, len(data) - start) if len(data) - start > limit else (None, 0)
 
 
 def _first_line_not_utf8(data: bytes) -> int | None:
