@@ -121,3 +121,17 @@ def test_survival_is_a_job_with_a_reproducible_chart(home):
     assert len(rows) == 6 and set(rows[0]) == set(rates.SURVIVAL_COLUMNS)
     bad = run_cli(home, "survival", "--models", "ST3000DM00X")
     assert bad.exit_code != 0 and "did you mean ST3000DM001" in bad.output
+
+
+def test_a_model_without_drives_of_its_own_is_explained_not_a_traceback(tmp_path):
+    from conftest import write_day
+
+    header = "date,serial_number,model,capacity_bytes,failure"
+    # Drive X reports as OLD first, then as NEW: NEW has rows but no drive of its own.
+    write_day(tmp_path / "days", "2015-01-01", header, ["2015-01-01,X,OLD,1000,0"])
+    write_day(tmp_path / "days", "2015-01-02", header, ["2015-01-02,X,NEW,1000,0"])
+    home = tmp_path / "home"
+    assert run_cli(home, "import", str(tmp_path / "days")).exit_code == 0
+    result = run_cli(home, "survival", "--models", "NEW")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "NEW has no drives of its own" in " ".join(result.output.split())

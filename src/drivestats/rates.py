@@ -749,6 +749,12 @@ def survival_of_model(drives: pa.Table, model: str) -> tuple[dict[str, Any], Sur
     from lifelines.utils import median_survival_times
 
     mine = drives.filter(pc.equal(drives["model"], model))
+    if mine.num_rows == 0:
+        raise DrivestatsError(
+            f"{model} has no drives of its own to follow: a drive counts under the model it "
+            "first reported as, and every drive that reported as this model first reported "
+            "as another"
+        )
     first = mine["first_day"].cast("int32").to_numpy(zero_copy_only=False).astype(np.int64)
     # A failed drive's life ends at its failure; any other drive is censored at its last report.
     end = pc.coalesce(mine["failure_day"], mine["last_day"]).cast("int32")
