@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from drivestats.movie.layout import RING_RADIUS_CELLS, Block, Layout, Rect, cell_origins, font
+from drivestats.movie.layout import (
+    RING_RADIUS_CELLS,
+    Block,
+    Layout,
+    Rect,
+    cell_origins,
+    font,
+    ring_radius,
+)
 from drivestats.movie.state import (
     BACKGROUND,
     RING_FRAMES,
@@ -128,15 +136,15 @@ class RingSprites:
     reach: int  # no ring pixel lies further than this from the cell's corner
 
 
-def ring_sprites(cell: int, width: int) -> RingSprites:
-    """The ring at each age: radius growing from the cell to RING_RADIUS_CELLS, fading out."""
-    outer = RING_RADIUS_CELLS * cell
+def ring_sprites(cell: int, width: int, outer: int) -> RingSprites:
+    """The ring at each age: radius growing from the cell to ``outer`` pixels, fading out."""
     reach = int(outer + 2 * cell + 2)
     grid = np.arange(-reach, reach + cell)
     dy, dx = np.meshgrid(grid, grid, indexing="ij")
     # Distance from the cell centre to each pixel centre.
     distance = np.hypot(dy + 0.5 - cell / 2, dx + 0.5 - cell / 2)
-    thickness = max(1.0, 0.75 * cell)
+    # Three quarters of a cell thick, for cells of at most 4 px at 1080p (as the radius).
+    thickness = max(1.0, 0.75 * outer / RING_RADIUS_CELLS)
     rows = []
     for age in range(RING_FRAMES):
         radius = cell + (outer - cell) * age / (RING_FRAMES - 1)
@@ -167,7 +175,7 @@ class Painter:
         self.cell_offsets = (corner[:, None] * self.width + corner[None, :]).ravel()
         self.canvas = background(layout, scene.watermark)
         self.labels = [(block, label_patch(self.canvas, block, layout)) for block in layout.blocks]
-        self.sprites = ring_sprites(self.cell, self.width)
+        self.sprites = ring_sprites(self.cell, self.width, ring_radius(self.cell, self.height))
         # Rings pass under text: no ring pixel is drawn over a label or the date box.
         text = np.zeros((self.height, self.width), dtype=bool)
         for rect in [block.label for block in layout.blocks] + [layout.date_box]:

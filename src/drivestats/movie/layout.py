@@ -29,7 +29,7 @@ COLUMN_DRIVES = COLUMN_WIDTH * COLUMN_HEIGHT
 BASE_HEIGHT = 1080  # the canvas height at which sizes below are given
 BASE_CELL = 2
 MAX_CELL_SCALE = 8  # fitted cells grow up to this many times 2 px at 1080p
-RING_RADIUS_CELLS = 10  # a failure's ring grows to this radius, in cells
+RING_RADIUS_CELLS = 10  # a failure's ring grows to this radius, in cells of up to 4 px at 1080p
 ROOM_SHARE = 0.25  # models still reporting keep room for this many more drives
 OTHER = "(other)"  # block key of models gathered because the canvas cannot hold them
 FONTS = Path(__file__).parent / "fonts"
@@ -136,6 +136,12 @@ def typography_for(height: int) -> Typography:
         label_pad=px(3),
         line_gap=px(1, 0),
     )
+
+
+def ring_radius(cell: int, height: int) -> int:
+    """How far a failure's ring grows, in pixels: RING_RADIUS_CELLS cells, but never more than
+    for 4-px cells at 1080p (the big cells of a small fleet would give rings across blocks)."""
+    return RING_RADIUS_CELLS * min(cell, 2 * default_cell(height))
 
 
 def default_cell(height: int) -> int:
@@ -444,10 +450,9 @@ def _pack(
     unit = cell if cell % 2 == 0 else 2 * cell
     gap = _align_up(typography.gap, unit)
     lane = COLUMN_WIDTH * cell + gap
-    # A failure's ring grows to RING_RADIUS_CELLS around its cell, fading as it grows: its
-    # bright first half stays on the canvas (the whole ring would cost a 1080p canvas of
-    # 180,000 drives its 2-px cells).
-    edge = max(typography.margin, RING_RADIUS_CELLS * cell // 2)
+    # A failure's ring fades as it grows: its bright first half stays on the canvas (the
+    # whole ring would cost a 1080p canvas of 180,000 drives its 2-px cells).
+    edge = max(typography.margin, ring_radius(cell, height) // 2)
     lanes = (width - 2 * edge + gap) // lane
     if lanes < 1:
         return None
