@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from drivestats import jobs, store
 from drivestats.errors import DrivestatsError
 from drivestats.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLES = ("drives", "models", "daily", "model_days")
 PARTIAL_TABLES = ("drives", "model_capacity_days")
@@ -103,6 +103,10 @@ def _listing(paths: list[str]) -> str:
 
 def _build_fleet_partial(context: jobs.JobContext) -> None:
     """Scan one month's stored days (up to the last day it names) into its partial tables."""
+    import pyarrow.parquet as pq
+
+    from drivestats import months
+
     # From the snapshot its caller took; else (verify) from the store, which still holds
     # these days if the digests of its inputs still match (checked by the caller).
     folder = Path(context.hints.get("snapshot", context.workspace.home))
@@ -117,7 +121,7 @@ def _build_fleet_partial(context: jobs.JobContext) -> None:
     )
     for name in PARTIAL_TABLES:
         table = connection.sql(_PARTIAL_SQL[name]).to_arrow_table()
-        pq.write_table(table, context.dir / f"{name}.parquet", **store.PARQUET_OPTIONS)
+        pq.write_table(table, context.dir / f"{name}.parquet", **months.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
 
 
@@ -127,6 +131,12 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
     Partial tables combine by the same sums, minima and maxima whatever they cover, so
     earlier fleet tables plus the new months' partials equal the partials of every month.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from drivestats import months
+
     parts = context.upstream_of(FLEET_PARTIAL.name) + context.upstream_of(FLEET_TABLES.name)
     if not parts:
         raise DrivestatsError(
@@ -160,8 +170,14 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         ("model_days", model_days),
         ("model_capacity_days", model_capacity_days),  # for the next fleet tables to build on
     ):
-        pq.write_table(table, context.dir / f"{name}.parquet", **store.PARQUET_OPTIONS)
+        pq.write_table(table, context.dir / f"{name}.parquet", **months.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
+    # The first and last day with drives, for commands that only need the span of the data
+    # to name their jobs (they then need not read a table).
+    reporting = daily.filter(pc.greater(daily["drives"], 0))["date"]
+    if len(reporting):
+        span = [pc.min(reporting).as_py().isoformat(), pc.max(reporting).as_py().isoformat()]
+        context.notes["data_span"] = span
 
 
 def _days_still_stored(workspace: Workspace, inputs: dict[str, str]) -> None:
@@ -297,6 +313,8 @@ def _earlier_tables(workspace: Workspace, inputs: dict[str, str]) -> jobs.JobRes
 
 def read_table(job: jobs.JobResult, name: str) -> pa.Table:
     """One of the fleet tables of a fleet-tables job."""
+    import pyarrow.parquet as pq
+
     if name not in TABLES:
         raise ValueError(f"unknown fleet table {name!r}")
     return pq.read_table(job.output(f"{name}.parquet"))

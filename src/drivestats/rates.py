@@ -588,6 +588,9 @@ def fleet_table(
 
 def data_span(fleet_job: jobs.JobResult) -> tuple[dt.date, dt.date]:
     """The first and last day with any drive in the fleet tables."""
+    noted = fleet_job.manifest["notes"].get("data_span")
+    if noted:
+        return parse_day(noted[0]), parse_day(noted[1])
     import pyarrow.compute as pc
 
     dates = fleet_table(fleet_job, "daily", ["date", "drives"])
@@ -866,7 +869,8 @@ def _build_survival(context: jobs.JobContext) -> None:
     write_json([asdict(c) for c in curves], context.dir / "curves.json")
     survival_chart(curves, context.dir)
     context.rows["survival"] = len(rows)
-    context.notes.update({"models": chosen, "method": SURVIVAL_METHOD})
+    default = chosen == default_survival_models(models)
+    context.notes.update({"models": chosen, "method": SURVIVAL_METHOD, "default_models": default})
 
 
 SURVIVAL_STAGE = jobs.Stage("survival", _build_survival, ("drivestats.rates", "drivestats.charts"))
@@ -885,12 +889,40 @@ def survival(
     if until is not None:
         parse_day(until)
     fleet_job = _fleet_job(workspace, until, reuse_only)
+    if not models:
+        made = _default_survival(workspace, fleet_job, record=not reuse_only)
+        if made is not None:
+            return made
     chosen = chosen_models(models, fleet_table(fleet_job, "models"))
     if not chosen:
         raise DrivestatsError("no models to follow; import some data first")
     return jobs.run(
         workspace, SURVIVAL_STAGE, {"models": chosen}, upstream=[fleet_job], reuse_only=reuse_only
     )
+
+
+def _default_survival(
+    workspace: Workspace, fleet_job: jobs.JobResult, record: bool
+) -> jobs.JobResult | None:
+    """The survival job of the default models over these fleet tables, if made: found by
+    its notes, so that the default need not be worked out from a table to name it."""
+    from drivestats import catalog
+
+    rows = catalog.query(
+        workspace,
+        "select id from jobs where stage = ? order by created desc",
+        (SURVIVAL_STAGE.name,),
+    )
+    for row in rows:
+        try:
+            job = jobs.load(workspace, row["id"])
+        except DrivestatsError:
+            continue
+        if job.manifest["inputs"]["jobs"] == [fleet_job.id] and job.manifest["notes"].get(
+            "default_models"
+        ):
+            return jobs.existing(workspace, SURVIVAL_STAGE, job.id, record=record)
+    return None
 
 
 def survival_link_name(job: jobs.JobResult, suffix: str) -> str:

@@ -29,17 +29,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from drivestats import catalog, jobs, months
-from drivestats.backblaze import read
+from drivestats import catalog, jobs
 from drivestats.errors import BadInputError, DrivestatsError
 from drivestats.workspace import Workspace
 
-PARQUET_OPTIONS = months.PARQUET_OPTIONS
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from drivestats.backblaze import read
+
+# pyarrow, the reader and the month writer are imported where rows are handled, so that a
+# command that only reuses jobs (reads the catalog, names days) never pays for them.
 JOURNAL = "journal.json"
 
 
@@ -98,6 +100,12 @@ class ImportReport:
 
 def _build_import(context: jobs.JobContext) -> None:
     """Read every daily member of one source and write each month as one Parquet file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from drivestats import months
+    from drivestats.backblaze import read
+
     source = _source_file(context)
     listener: ImportListener = context.progress or SilentListener()
     members = read.members_of(source)
@@ -185,6 +193,8 @@ DUPLICATE_LIMIT = 10
 
 def _duplicates(source: Path, member: read.Member, chunks: list[pa.Table]) -> dict[str, Any]:
     """Rows of a day that repeat a serial number: how many, and the first few by line."""
+    import pyarrow as pa
+
     serials = pa.chunked_array([chunk.column("serial_number") for chunk in chunks])
     table = pa.table({"serial": serials, "line": pa.array(range(2, len(serials) + 2))})
     groups = table.group_by("serial", use_threads=False).aggregate([("line", "list")])
@@ -490,8 +500,10 @@ def import_sources(
     force: bool = False,
 ) -> ImportReport:
     """Import zips, daily CSVs and folders of them; skip what is imported; one source at a time."""
+    from drivestats.backblaze.sources import sources_under
+
     listener = listener or SilentListener()
-    sources = read.sources_under([Path(p) for p in paths])
+    sources = sources_under([Path(p) for p in paths])
     outcomes = []
     with store_lock(workspace, on_wait=listener.note):
         _refuse_mixing_with_the_demo(workspace, sources)
@@ -611,6 +623,8 @@ def _publication(
     month that keeps days of other sources is merged into a new file here, before
     the journal names it, so that applying the journal is only renames.
     """
+    from drivestats import months
+
     outputs = {o["name"]: o for o in job.manifest["outputs"]}
     day_notes: dict[str, dict[str, Any]] = job.manifest["notes"]["days"]
     held = {row["day"]: row for row in catalog.query(workspace, "select * from days")}
@@ -685,6 +699,8 @@ def _merged_month(
     workspace: Workspace, month: str, new_file: Path, kept: list[str], held: dict[str, Any]
 ) -> Path:
     """A month file of the new import's days and the days the store keeps from other sources."""
+    from drivestats import months
+
     target = workspace.month_file(month)
     target.parent.mkdir(parents=True, exist_ok=True)
     merged = target.with_name(f".{target.name}.merge")

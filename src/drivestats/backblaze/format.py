@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CORE_COLUMNS = ("date", "serial_number", "model", "capacity_bytes", "failure")
 REQUIRED_COLUMNS = ("date", "serial_number", "model", "failure")
@@ -39,6 +41,8 @@ DAY_FILE = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})\.csv$")
 
 def stored_type(column: str) -> pa.DataType:
     """The Arrow type a column has in the store (unknown future columns stay text)."""
+    import pyarrow as pa  # here, so that model names can be cleaned without pyarrow
+
     if column == "date":
         return pa.date32()
     if column in _BOOL_COLUMNS:

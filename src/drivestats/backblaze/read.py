@@ -21,7 +21,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from drivestats.backblaze import format as bb
+from drivestats.backblaze.sources import is_daily_csv, sources_under
 from drivestats.errors import BadInputError
+
+__all__ = ["is_daily_csv", "sources_under"]  # also read from here
 
 _HEADER_PEEK = 64 * 1024
 _BLOCK_SIZE = 1 << 20
@@ -50,35 +53,6 @@ class Member:
             return self.source.read_bytes()
         with zipfile.ZipFile(self.source) as archive:
             return archive.read(self.name)
-
-
-def is_daily_csv(name: str) -> bool:
-    """True for a YYYY-MM-DD.csv name that is not macOS clutter."""
-    return (
-        bool(bb.DAY_FILE.search(name))
-        and "__MACOSX" not in name
-        and not Path(name).name.startswith("._")
-    )
-
-
-def sources_under(paths: list[Path]) -> list[Path]:
-    """The zips and daily CSVs named, or found under the folders named, in a stable order."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                wanted = child.suffix.lower() == ".zip" or is_daily_csv(child.name)
-                if wanted and child.is_file():
-                    found.append(child)
-                elif wanted and child.is_dir() and not any(child.iterdir()):
-                    # Named like data but holding nothing: say so rather than pass it by.
-                    raise BadInputError(str(child), "a folder named like a data file, and empty")
-        elif path.exists():
-            found.append(path)
-        else:
-            raise BadInputError(str(path), "no such file or folder")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique
 
 
 # A member is decompressed whole before it is parsed, so its size bounds the import's memory.

@@ -1,0 +1,63 @@
+"""A command whose jobs all exist decides so from the catalog and job ids, before any heavy
+library is imported: the speed of small steps cannot silently regress."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, sample_files
+
+HEAVY = ("pyarrow", "duckdb", "matplotlib", "scipy", "lifelines", "pandas", "numpy", "PIL")
+
+RUN_AND_LIST = """
+import json, sys
+from drivestats.cli import cli
+watched = json.loads(sys.argv[2])
+sys.argv = ["drivestats", *json.loads(sys.argv[1])]
+try:
+    cli()
+except SystemExit as leaving:
+    code = leaving.code
+else:
+    code = 0
+heavy = sorted(m for m in watched if m in sys.modules)
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("small") / "home"
+    assert run_cli(home, "import", *map(str, sample_files())).exit_code == 0
+    assert run_cli(home, "afr", "--period", "lifetime").exit_code == 0
+    assert run_cli(home, "survival").exit_code == 0
+    return home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["afr", "--period", "lifetime"],
+        ["afr", "--period", "lifetime", "--format", "csv"],
+        ["survival"],
+        ["import", "SAMPLES"],
+        ["--help"],
+        ["afr", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_a_reused_command_imports_no_heavy_library(made: Path, command: list[str]) -> None:
+    args = [str(sample_files()[0].parent) if a == "SAMPLES" else a for a in command]
+    finished = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST, json.dumps(["--home", str(made), *args]),
+         json.dumps(HEAVY)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    report = json.loads(finished.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), finished.stderr
+    assert report["heavy"] == [], f"{' '.join(command)} imported {report['heavy']}"
