@@ -36,6 +36,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert run_cli(home, "import", *map(str, sample_files())).exit_code == 0
     assert run_cli(home, "afr", "--period", "lifetime").exit_code == 0
     assert run_cli(home, "survival").exit_code == 0
+    assert run_cli(home, "movie", "--quiet", "--size", "640x360").exit_code == 0
     return home
 
 
@@ -45,6 +46,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["afr", "--period", "lifetime"],
         ["afr", "--period", "lifetime", "--format", "csv"],
         ["survival"],
+        ["movie", "--quiet", "--size", "640x360"],
         ["import", "SAMPLES"],
         ["--help"],
         ["afr", "--help"],

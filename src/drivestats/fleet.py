@@ -174,6 +174,9 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         context.rows[name] = table.num_rows
     # The first and last day with drives, for commands that only need the span of the data
     # to name their jobs (they then need not read a table).
+    if daily.num_rows:
+        days = [pc.min(daily["date"]).as_py(), pc.max(daily["date"]).as_py()]
+        context.notes["days"] = [day.isoformat() for day in days]
     reporting = daily.filter(pc.greater(daily["drives"], 0))["date"]
     if len(reporting):
         span = [pc.min(reporting).as_py().isoformat(), pc.max(reporting).as_py().isoformat()]

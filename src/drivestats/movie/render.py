@@ -26,25 +26,18 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from drivestats import jobs
 from drivestats.errors import DrivestatsError
-from drivestats.movie.draw import Painter, Scene
-from drivestats.movie.encode import Encoder, concat, png_bytes
-from drivestats.movie.layout import OTHER, layout
-from drivestats.movie.state import (
-    NEVER,
-    Timeline,
-    day_number,
-    day_text,
-    movie_fleet,
-    reporting_and_failures_by_day,
-    storage_by_day,
-)
+from drivestats.movie.days import Timeline, day_number, day_text
 from drivestats.workspace import Workspace
+
+if TYPE_CHECKING:
+    from drivestats.movie.draw import Painter, Scene
+
+# numpy, Pillow, Arrow and the drawing modules are imported where frames are made, so that
+# a movie found made is published without them.
 
 # Frames per segment job (10 s at 60 fps). Each segment pays an encoder start and a drain at
 # its end (~0.3 s); 600 frames keep that near 5% while a 13-year movie still splits into
@@ -186,6 +179,13 @@ class MovieResult:
 def scene(fleet_job: jobs.JobResult, spec: MovieSpec) -> Scene:
     """Everything the frames of a movie depend on, from the fleet tables."""
     from drivestats.fleet import read_table
+    from drivestats.movie.draw import Scene
+    from drivestats.movie.layout import layout
+    from drivestats.movie.state import (
+        movie_fleet,
+        reporting_and_failures_by_day,
+        storage_by_day,
+    )
 
     timeline = spec.timeline
     fleet = movie_fleet(
@@ -213,6 +213,10 @@ def segment_content(painter: Painter, first: int, count: int) -> str:
     later quarter leaves it unchanged unless it changes one of these frames: a drive that
     comes back after the segment, a block moved by a new layout.
     """
+    import numpy as np
+
+    from drivestats.movie.state import NEVER
+
     scene = painter.scene
     timeline = scene.timeline
     last_frame_day = timeline.start + first + count - 1
@@ -258,6 +262,8 @@ def _look(spec: MovieSpec) -> dict[str, Any]:
 
 def _build_segment(context: jobs.JobContext) -> None:
     """Render and encode frames first_frame .. first_frame+frames-1 of a movie."""
+    from drivestats.movie.encode import Encoder
+
     spec = MovieSpec.from_params(context.params["movie"])
     first, count = context.params["first_frame"], context.params["frames"]
     painter = _painter(jobs.load(context.workspace, context.params["fleet_job"]), spec)
@@ -278,6 +284,8 @@ def _build_segment(context: jobs.JobContext) -> None:
 
 def _build_movie(context: jobs.JobContext) -> None:
     """Join the segments, in frame order, into movie.mp4."""
+    from drivestats.movie.encode import concat
+
     segments = sorted(
         context.upstream_of(SEGMENT.name), key=lambda job: job.manifest["parameters"]["first_frame"]
     )
@@ -296,6 +304,9 @@ def _build_movie(context: jobs.JobContext) -> None:
 
 def _build_frame(context: jobs.JobContext) -> None:
     """One frame of a movie as a PNG (a poster)."""
+    from drivestats.movie.draw import Painter
+    from drivestats.movie.encode import png_bytes
+
     spec = MovieSpec.from_params(context.params["movie"])
     painter = Painter(scene(_fleet_of(context), spec))
     number = day_number(context.params["day"]) - day_number(spec.start)
@@ -317,6 +328,8 @@ FRAME = jobs.Stage("movie-frame", _build_frame, _MODULES)
 
 def _painter(fleet_job: jobs.JobResult, spec: MovieSpec) -> Painter:
     """The painter of a movie, kept for the next segment this process renders of the same movie."""
+    from drivestats.movie.draw import Painter
+
     key = json.dumps([fleet_job.id, str(fleet_job.dir), spec.params()], sort_keys=True)
     if key not in _painters:
         _painters.clear()  # one movie at a time: memory stays bounded
@@ -342,14 +355,18 @@ def movie_spec(
     segment_frames: int = SEGMENT_FRAMES,
 ) -> MovieSpec:
     """The spec of a movie over a fleet job's days: default range is everything it holds."""
-    import pyarrow.compute as pc
+    noted = fleet_job.manifest["notes"].get("days")
+    if noted:
+        first_day = day_number(noted[0])
+    else:  # fleet tables made before they noted their days
+        import pyarrow.compute as pc
 
-    from drivestats.fleet import read_table
+        from drivestats.fleet import read_table
 
-    daily = read_table(fleet_job, "daily")
-    if daily.num_rows == 0:
-        raise DrivestatsError("the fleet tables hold no days; run `drivestats import` first")
-    first_day = day_number(pc.min(daily["date"]).as_py())
+        daily = read_table(fleet_job, "daily")
+        if daily.num_rows == 0:
+            raise DrivestatsError("the fleet tables hold no days; run `drivestats import` first")
+        first_day = day_number(pc.min(daily["date"]).as_py())
     until = day_number(fleet_job.manifest["parameters"]["until"])
     begin = max(day_number(start), first_day) if start else first_day
     finish = min(day_number(end), until) if end else until
@@ -525,6 +542,8 @@ def movie_job(
         finished[pending[number]] = job
 
     segments = [finished[number] for number in range(len(planned))]
+    from drivestats.movie.layout import OTHER
+
     blocks = [[b.x, b.bottom, b.key] for b in placed.blocks if b.key != OTHER]
     job = jobs.run(
         workspace,
@@ -651,6 +670,9 @@ def _drain(progress: Any, heard: Callable[[int], None]) -> None:
 
 def write_frames(spec: MovieSpec, fleet_job: jobs.JobResult, folder: Path, job_id: str) -> int:
     """Write every frame of a movie as frame-NNNNNN.png into a folder; returns the count."""
+    from drivestats.movie.draw import Painter
+    from drivestats.movie.encode import png_bytes
+
     folder.mkdir(parents=True, exist_ok=True)
     painter = Painter(scene(fleet_job, spec))
     first, stop = spec.frame_range

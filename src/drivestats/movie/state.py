@@ -10,7 +10,6 @@ change, found by binary search in the drives sorted by each of their days.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,48 +17,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from drivestats.fleet import model_facts
+from drivestats.movie.days import (  # noqa: F401 - also read from here
+    EPOCH,
+    RING_FRAMES,
+    TAIL_FRAMES,
+    Timeline,
+    day_number,
+    day_text,
+)
 from drivestats.movie.layout import ModelEntry
 
 FADE_DAYS = 13  # a new drive fades from white to the active grey over this many days
-RING_FRAMES = 50  # a failure's ring expands and fades out over this many frames
-TAIL_FRAMES = RING_FRAMES  # frames after the last day, so running rings can finish
 NEW_GREY = 255
 ACTIVE_GREY = 147
 BACKGROUND = (64, 64, 64)
 FAILED = (220, 30, 30)
 REMOVED = (0, 0, 0)
 NEVER = np.iinfo(np.int32).max  # the failure day of a drive that never failed
-EPOCH = dt.date(1970, 1, 1)
-
-
-def day_number(day: dt.date | str) -> int:
-    """Days since 1970-01-01 for a date or 'YYYY-MM-DD'."""
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day)
-    return (day - EPOCH).days
-
-
-def day_text(number: int) -> str:
-    """'YYYY-MM-DD' for a day number."""
-    return (EPOCH + dt.timedelta(days=int(number))).isoformat()
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Frames of a movie: one per day from start to end, then a tail that holds the last day."""
-
-    start: int
-    end: int
-    tail: int = TAIL_FRAMES
-
-    @property
-    def frames(self) -> int:
-        return self.end - self.start + 1 + self.tail
-
-    def days(self, frame: int) -> tuple[int, int]:
-        """(day whose state the frame shows, day that drives its animations)."""
-        frame_day = self.start + frame
-        return min(frame_day, self.end), frame_day
 
 
 @dataclass(frozen=True)
