@@ -63,3 +63,16 @@ def test_a_reused_command_imports_no_heavy_library(made: Path, command: list[str
     report = json.loads(finished.stderr.strip().splitlines()[-1])
     assert report["code"] in (0, None), finished.stderr
     assert report["heavy"] == [], f"{' '.join(command)} imported {report['heavy']}"
+
+
+def test_a_reused_demo_imports_no_heavy_library(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    args = ["--home", str(home), "demo", "--end", "2013-05-31", "--quiet"]
+    assert run_cli(home, *args[2:]).exit_code == 0
+    finished = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST, json.dumps(args), json.dumps(HEAVY)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    report = json.loads(finished.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), finished.stderr
+    assert report["heavy"] == [], f"a reused demo imported {report['heavy']}"
