@@ -367,8 +367,8 @@ def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "drivestats": __version__}
     from importlib.metadata import PackageNotFoundError, version
 
-    # Read from the installed metadata: importing lifelines or matplotlib here would cost a second.
-    for name in ("pyarrow", "duckdb", "numpy", "Pillow", "matplotlib", "scipy", "lifelines"):
+    # Read from the installed metadata: importing matplotlib here would cost a second.
+    for name in ("pyarrow", "duckdb", "numpy", "Pillow", "matplotlib"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:

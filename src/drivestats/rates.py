@@ -713,7 +713,8 @@ SURVIVAL_COLUMNS = (
 )
 DEFAULT_SURVIVAL_MODELS = 6
 SURVIVAL_METHOD = (
-    "Kaplan-Meier (lifelines) per model. Days in service run from a drive's first report to "
+    "Kaplan-Meier per model (the product-limit estimate with lifelines' exponential "
+    "Greenwood interval, computed with numpy and checked against lifelines). Days in service run from a drive's first report to "
     "its failure (its last day with failure=1), counted inclusively; drives that stopped "
     "reporting without failing, and drives still reporting, are censored at their last day. "
     "Drives already running on the first day of the data entered at an unknown age, so "
@@ -739,19 +740,12 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isnan(value) or math.isinf(value) else float(value)
 
 
-def _at(frame: Any, day: float) -> list[float | None]:
-    """The row of a step-function frame in force at a day, or None past its last time."""
-    if day > frame.index.max():
-        return [None] * frame.shape[1]
-    return [_finite(v) for v in frame.loc[:day].iloc[-1].tolist()]
-
-
 def survival_of_model(drives: pa.Table, model: str) -> tuple[dict[str, Any], SurvivalCurve]:
     """Kaplan-Meier for one model's drives: median life, survival at 1, 3, 5 years, and the curve."""
     import numpy as np
     import pyarrow.compute as pc
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+
+    from drivestats.kaplan_meier import kaplan_meier
 
     mine = drives.filter(pc.equal(drives["model"], model))
     if mine.num_rows == 0:
@@ -765,30 +759,27 @@ def survival_of_model(drives: pa.Table, model: str) -> tuple[dict[str, Any], Sur
     end = pc.coalesce(mine["failure_day"], mine["last_day"]).cast("int32")
     failed = mine["failure_day"].is_valid().to_numpy(zero_copy_only=False)
     durations = end.to_numpy(zero_copy_only=False).astype(np.int64) - first + 1
-    fitter = KaplanMeierFitter(alpha=1 - CONFIDENCE)
-    fitter.fit(durations, event_observed=failed, label=model)
-    frame = fitter.survival_function_.join(fitter.confidence_interval_survival_function_)
+    estimate = kaplan_meier(durations, failed, CONFIDENCE)
     row: dict[str, Any] = {
         "model": model,
         "drives": len(mine),
         "failures": int(failed.sum()),
+        "median_days": _finite(estimate.median()),
+        "median_low": _finite(estimate.median(estimate.low)),
+        "median_high": _finite(estimate.median(estimate.high)),
     }
-    median = _finite(fitter.median_survival_time_)
-    median_band = median_survival_times(fitter.confidence_interval_).iloc[0].tolist()
-    row["median_days"] = median
-    row["median_low"] = _finite(median_band[0])
-    row["median_high"] = _finite(median_band[1])
     for years in SURVIVAL_YEARS:
-        value, low, high = _at(frame, years * DAYS_PER_YEAR)
+        found = estimate.at(years * DAYS_PER_YEAR)
+        value, low, high = (None, None, None) if found is None else map(_finite, found)
         row[f"survival_{years}y"] = None if value is None else 100 * value
         row[f"survival_{years}y_low"] = None if low is None else 100 * low
         row[f"survival_{years}y_high"] = None if high is None else 100 * high
     curve = SurvivalCurve(
         model,
-        [t / DAYS_PER_YEAR for t in frame.index.tolist()],
-        [100 * v for v in frame.iloc[:, 0].tolist()],
-        [100 * v for v in frame.iloc[:, 1].tolist()],
-        [100 * v for v in frame.iloc[:, 2].tolist()],
+        [t / DAYS_PER_YEAR for t in estimate.timeline.tolist()],
+        [100 * v for v in estimate.survival.tolist()],
+        [100 * v for v in estimate.low.tolist()],
+        [100 * v for v in estimate.high.tolist()],
     )
     return row, curve
 
