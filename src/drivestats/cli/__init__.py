@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import importlib
-import sys
 
 import click
 
@@ -88,10 +87,6 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def main() -> None:
-    # pyarrow looks for pandas the first time it converts a Python value (a date, an int)
-    # and importing pandas costs 0.6 s; drivestats never uses pandas, so the command says
-    # it is absent. (Only the command: a program that imports drivestats keeps its pandas.)
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
     cli(prog_name="drivestats")
 
 
