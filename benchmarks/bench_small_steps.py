@@ -47,6 +47,22 @@ def commands(samples: Path) -> dict[str, list[str]]:
     }
 
 
+def _largest_models(home: Path, count: int) -> list[str]:
+    """The data-drive models with the most drives, one per round (for new survival jobs)."""
+    import json
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "drivestats", "--home", str(home), "afr", "--period", "lifetime",
+         "--format", "json"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = [r for r in json.loads(listed) if r["model"] != "ALL"]
+    rows.sort(key=lambda r: -r["drives"])
+    if len(rows) < count:
+        raise SystemExit(f"only {len(rows)} models for {count} rounds")
+    return [r["model"] for r in rows[:count]]
+
+
 def timed(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -69,11 +85,21 @@ def main() -> None:
         todo = commands(args.samples)
         for argv in todo.values():  # every job made once
             subprocess.run([*drivestats, *argv], stdout=subprocess.DEVNULL, check=True)
+        models = _largest_models(home, args.rounds)
         load_start = os.getloadavg()
         times: dict[str, list[float]] = {"python -c pass": []}
-        for _ in range(args.rounds):
+        for number in range(args.rounds):
             times["python -c pass"].append(timed([sys.executable, "-c", "pass"]))
             for name, argv in todo.items():
+                times.setdefault(name, []).append(timed([*drivestats, *argv]))
+            # Steps that make a job (a threshold or model not asked for before).
+            made = {
+                "afr --period 2013Q2 (a new table)": [
+                    "afr", "--period", "2013Q2", "--min-drives", str(100 + number),
+                ],
+                "survival (new models)": ["survival", "--models", models[number]],
+            }  # fmt: skip
+            for name, argv in made.items():
                 times.setdefault(name, []).append(timed([*drivestats, *argv]))
         load_end = os.getloadavg()
     baseline = statistics.median(times["python -c pass"])
