@@ -184,6 +184,20 @@ def test_show_traces_a_file_to_raw_inputs(samples, home, tmp_path):
     assert samples[0].name in text.output and fleet.id in text.output
 
 
+def test_show_resolves_a_results_path_from_any_directory(samples, home, tmp_path, monkeypatch):
+    run_cli(home, "import", str(samples[0]))
+    assert run_cli(home, "afr", "--period", "lifetime").exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no results/ here: the path is the workspace's
+    shown = run_cli(home, "show", "results/afr-lifetime.csv", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert (
+        json.loads(shown.output)["id"]
+        == (home / "results" / "afr-lifetime.csv").resolve().parent.name
+    )
+
+
 def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
     run_cli(home, "import", str(samples[0]))
     workspace = Workspace(home)

@@ -44,10 +44,16 @@ def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_for
 @click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON.")
 @pass_workspace
 def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bool) -> None:
-    """Show the lineage of a job, or of a file a job made, down to the raw input files."""
+    """Show the lineage of a job, or of a file a job made, down to the raw input files.
+
+    TARGET is a job id (or a unique prefix), a file anywhere, or a path inside the
+    workspace such as results/afr-lifetime.csv, from whatever directory.
+    """
     from drivestats import jobs
 
     path = Path(target)
+    if not path.exists() and (workspace.home / path).exists():
+        path = workspace.home / path  # results/..., jobs/..., store/...: from any directory
     identity = jobs.job_of_file(workspace, path) if path.exists() else target
     tree = jobs.lineage(workspace, identity)
     if as_json:
