@@ -198,6 +198,17 @@ def test_show_resolves_a_results_path_from_any_directory(samples, home, tmp_path
     )
 
 
+def test_an_ambiguous_prefix_lists_the_jobs_it_matches(samples, home):
+    run_cli(home, "import", str(samples[0]))
+    made = [run_cli(home, "afr", "--period", p) for p in ("lifetime", "2013Q2", "2013")]
+    assert all(result.exit_code == 0 for result in made)
+    ids = [row["id"] for row in jobs.recent_jobs(Workspace(home)) if row["stage"] == "afr"]
+    result = run_cli(home, "verify", "afr")
+    assert result.exit_code != 0
+    assert f"{len(ids)} jobs match 'afr'" in result.output
+    assert all(identity in result.output for identity in ids)
+
+
 def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
     run_cli(home, "import", str(samples[0]))
     workspace = Workspace(home)

@@ -167,12 +167,21 @@ def load(workspace: Workspace, identity: str) -> JobResult:
     # A unique prefix also names a job (compared literally: ids never hold LIKE wildcards, input might).
     rows = catalog.query(
         workspace,
-        "select id, stage from jobs where substr(id, 1, ?) = ?",
+        "select id, stage from jobs where substr(id, 1, ?) = ? order by created desc, rowid desc",
         (len(identity), identity),
     )
-    if len(rows) != 1:
-        found = "no job" if not rows else f"{len(rows)} jobs"
-        raise DrivestatsError(f"{found} matching {identity!r} in {workspace.home}")
+    if not rows:
+        raise DrivestatsError(f"no job matching {identity!r} in {workspace.home}")
+    if len(rows) > 1:
+        listed = "\n".join(f"  {row['id']}" for row in rows[:10])
+        more = (
+            f"\n  … and {len(rows) - 10} more (drivestats jobs lists them)"
+            if len(rows) > 10
+            else ""
+        )
+        raise DrivestatsError(
+            f"{len(rows)} jobs match {identity!r}, newest first; name one of them:\n{listed}{more}"
+        )
     folder = job_folder(workspace, rows[0]["stage"], rows[0]["id"])
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
