@@ -134,13 +134,15 @@ def _build_import(context: jobs.JobContext) -> None:
             counts["failures"] += int(pc.sum(chunk.column("failure")).as_py() or 0)
             seen.append(pc.unique(chunk.column("serial_number")))
             chunks.append(chunk)
-        info = {"member": member.name, **counts, "columns": len(stream.schema) - 2}
+        info: dict[str, Any] = {"member": member.name, **counts}
+        info["columns"] = len(stream.schema) - 2
         unique = pc.unique(pa.concat_arrays(seen)) if seen else pa.array([], pa.string())
         if len(unique) < counts["rows"]:
-            info["duplicates"] = _duplicates(source, member, chunks)
+            repeated = _duplicates(source, member, chunks)
+            info["duplicates"] = repeated
             listener.note(
-                f"{Path(member.name).name}: {info['duplicates']['rows']:,} rows repeat a drive "
-                f"of that day ({_lines_text(info['duplicates'])}); kept as published"
+                f"{Path(member.name).name}: {repeated['rows']:,} rows repeat a drive "
+                f"of that day ({_lines_text(repeated)}); kept as published"
             )
         return member, info, unique, chunks or [stream.schema.empty_table()]
 

@@ -230,7 +230,9 @@ def segment_content(painter: Painter, first: int, count: int) -> str:
         np.minimum(days.last[shown], status_last),
         np.where(days.failed[shown] <= last_frame_day, days.failed[shown], NEVER),
         scene.storage[first : status_last - timeline.start + 1],
-        scene.counts[first : status_last - timeline.start + 1],
+        np.empty(0)
+        if scene.counts is None
+        else scene.counts[first : status_last - timeline.start + 1],
     ):
         digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
     layout = scene.layout
