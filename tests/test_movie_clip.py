@@ -81,6 +81,12 @@ def test_every_movie_has_its_own_name_and_movie_mp4_is_the_whole_one(home: Path)
         "movie-2013-04-12-to-2013-04-15-range-layout-640x360.mp4",
     } <= names
     assert (results / "movie-640x360.mp4").read_bytes() == whole  # no later movie replaced it
+    # Options that change the picture show in the name too: --until, another look.
+    movie(home, "--start", "2013-04-12", "--end", "2013-04-15", "--until", "2013-04-16")
+    movie(home, "--cell", "3")
+    names = {p.name for p in results.glob("movie*.mp4")}
+    assert "movie-2013-04-12-to-2013-04-15-until-2013-04-16-640x360.mp4" in names
+    assert len([n for n in names if n.startswith("movie-640x360-look-")]) == 1
     made = run_cli(home, "movie", "--quiet")  # the default size: results/movie.mp4
     assert made.exit_code == 0 and "results/movie.mp4" in made.output
 

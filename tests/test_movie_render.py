@@ -82,7 +82,7 @@ def test_a_range_and_until_cut_the_movie(samples_home: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     # Its own layout and tail; 54 frames at an automatic 10 fps last 5.4 s.
-    name = "movie-2013-04-12-to-2013-04-15-range-layout-640x360.mp4"
+    name = "movie-2013-04-12-to-2013-04-15-range-layout-until-2013-04-19-640x360.mp4"
     assert decoded(samples_home / "results" / name) == (4 + TAIL, (640, 360), 10.0)
 
 

@@ -136,3 +136,20 @@ def test_a_zip_replaced_while_it_is_imported_is_refused_and_nothing_is_stored(
     assert not again.failed
     days = [r["day"] for r in catalog.query(workspace, "select day from days order by day")]
     assert days == ["2013-04-10", "2013-04-14", "2013-04-15", "2013-04-16"]
+
+
+def test_a_snapshot_left_by_a_killed_reader_is_swept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from drivestats.store import snapshot
+
+    workspace = Workspace(tmp_path / "home").ensure()
+    assert not import_sources(workspace, sample_files()[:1]).failed
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    leftover = workspace.scratch / f"snapshot-{gone.stdout.strip()}-deadbeef"
+    (leftover / "store").mkdir(parents=True)
+    with snapshot(workspace) as taken:
+        assert taken.folder.exists() and not leftover.exists()
+    assert not taken.folder.exists()

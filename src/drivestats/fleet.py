@@ -185,14 +185,13 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
 
 def _days_still_stored(workspace: Workspace, inputs: dict[str, str]) -> None:
     """Refuse to re-make a partial whose days the store no longer holds as they were."""
-    named = {name.rsplit("#", 1)[1]: digest for name, digest in inputs.items()}
-    now = {
-        name.rsplit("#", 1)[1]: digest
-        for name, digest in store.day_inputs(
-            store.stored_days(workspace, min(named), max(named), read_only=True)
-        ).items()
-    }
-    gone = sorted(day for day, digest in named.items() if now.get(day) != digest)
+    days = [name.rsplit("#", 1)[1] for name in inputs]
+    now = store.day_inputs(store.stored_days(workspace, min(days), max(days), read_only=True))
+    # By file and day: a day moved into another file (its digest unchanged) is not where
+    # the job read it.
+    gone = sorted(
+        name.rsplit("#", 1)[1] for name, digest in inputs.items() if now.get(name) != digest
+    )
     if gone:
         shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
         raise DrivestatsError(

@@ -320,7 +320,12 @@ def _cpu_seconds() -> float:
 
 def _sweep_abandoned(stage_folder: Path) -> None:
     """Remove temporary folders of builds whose process is gone (killed mid-run)."""
-    for leftover in stage_folder.glob(".tmp-*"):
+    sweep_abandoned(stage_folder, ".tmp-*")
+
+
+def sweep_abandoned(folder: Path, pattern: str) -> None:
+    """Remove folders named '...-<pid>-<random>' whose process is gone (killed mid-run)."""
+    for leftover in folder.glob(pattern):
         try:
             pid = int(leftover.name.split("-")[-2])
         except (ValueError, IndexError):
@@ -502,7 +507,8 @@ def verify(workspace: Workspace, identity: str) -> dict[str, Any]:
             workspace, {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]}
         )
     workspace.scratch.mkdir(parents=True, exist_ok=True)
-    scratch = workspace.scratch / f"verify-{job.id}-{uuid.uuid4().hex[:8]}"
+    sweep_abandoned(workspace.scratch, "verify-*")
+    scratch = workspace.scratch / f"verify-{job.id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()
     try:
         inputs = {f["name"]: f["sha256"] for f in job.manifest["inputs"]["files"]}

@@ -641,7 +641,11 @@ def _build_afr(context: jobs.JobContext) -> None:
     context.notes.update(table.notes)
 
 
-AFR_STAGE = jobs.Stage("afr", _build_afr, ("drivestats.rates", "drivestats.charts"))
+AFR_STAGE = jobs.Stage(
+    "afr",
+    _build_afr,
+    ("drivestats.rates", "drivestats.charts", "drivestats.poisson", "drivestats.csv_cells"),
+)
 
 
 def afr(
@@ -866,7 +870,11 @@ def _build_survival(context: jobs.JobContext) -> None:
     context.notes.update({"models": chosen, "method": SURVIVAL_METHOD, "default_models": default})
 
 
-SURVIVAL_STAGE = jobs.Stage("survival", _build_survival, ("drivestats.rates", "drivestats.charts"))
+SURVIVAL_STAGE = jobs.Stage(
+    "survival",
+    _build_survival,
+    ("drivestats.rates", "drivestats.charts", "drivestats.kaplan_meier", "drivestats.csv_cells"),
+)
 
 
 def survival(
@@ -911,9 +919,11 @@ def _default_survival(
             job = jobs.load(workspace, row["id"])
         except DrivestatsError:
             continue
-        if job.manifest["inputs"]["jobs"] == [fleet_job.id] and job.manifest["notes"].get(
-            "default_models"
-        ):
+        notes = job.manifest["notes"]
+        if job.manifest["inputs"]["jobs"] != [fleet_job.id] or not notes.get("default_models"):
+            continue
+        # Made by this code: its id is the one these models would get now.
+        if job.id == jobs.job_id(SURVIVAL_STAGE, {"models": notes["models"]}, {}, [fleet_job.id]):
             return jobs.existing(workspace, SURVIVAL_STAGE, job.id, record=record)
     return None
 

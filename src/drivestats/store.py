@@ -323,6 +323,7 @@ IMPORT = jobs.Stage(
         "drivestats.store",
         "drivestats.months",
         "drivestats.backblaze.read",
+        "drivestats.backblaze.sources",
         "drivestats.backblaze.format",
     ),
 )
@@ -402,6 +403,8 @@ def snapshot(workspace: Workspace, until: str | None = None) -> Iterator[Snapsho
     """
     recover(workspace)
     workspace.scratch.mkdir(parents=True, exist_ok=True)
+    # A killed reader leaves its links, which would keep replaced month files on disk.
+    jobs.sweep_abandoned(workspace.scratch, "snapshot-*")
     folder = workspace.scratch / f"snapshot-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         with publish_lock(workspace, shared=True):

@@ -281,6 +281,8 @@ def _explain(member: Member, data: bytes, header: list[str], failure: str) -> Ba
         return _error(member, "text that is not UTF-8", _first_line_not_utf8(data))
     if "straddling" in failure:
         number, length = _first_line_longer_than(data, _BLOCK_SIZE)
+        if number is None:  # a row over many lines, joined by quoted line breaks
+            return _error(member, f"a row longer than any row can be ({_BLOCK_SIZE:,} bytes)")
         return _error(
             member,
             f"a line of {length:,} bytes, longer than any row can be "

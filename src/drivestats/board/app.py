@@ -265,7 +265,7 @@ async def _bad_request(request: Request, error: Exception) -> Response:
     return error_response(request, 400, str(error))
 
 
-_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:[0-9]{0,5})?")
 
 
 def host_name(header: str) -> str:

@@ -176,11 +176,8 @@ class Painter:
         self.canvas = background(layout, scene.watermark)
         self.labels = [(block, label_patch(self.canvas, block, layout)) for block in layout.blocks]
         self.sprites = ring_sprites(self.cell, self.width, ring_radius(self.cell, self.height))
-        # Rings pass under text: no ring pixel is drawn over a label or the date box.
-        text = np.zeros((self.height, self.width), dtype=bool)
-        for rect in [block.label for block in layout.blocks] + [layout.date_box]:
-            text[rect.y : rect.bottom, rect.x : rect.right] = True
-        self.text_pixels = text.reshape(-1)
+        # Rings pass under text: no ring pixel is drawn over the date box or a label shown.
+        self.text_pixels = np.zeros(self.height * self.width, dtype=bool)
         self._date: tuple[str, str, str] | None = None
 
     @property
@@ -210,9 +207,12 @@ class Painter:
         """The ring-free frame, computed from the closed-form state (the replay)."""
         status, frame_day = self.scene.timeline.days(number)
         frame = self.canvas.copy()
+        self.text_pixels[:] = False
+        self._mark_text(self.scene.layout.date_box)
         for block, patch in self.labels:
             if block.first_day <= status:
                 _paste(frame, block.label, patch)
+                self._mark_text(block.label)
         self._date = None
         self._paint_date(frame, status)
         seen = self.changes.seen(status)
@@ -227,9 +227,15 @@ class Painter:
             for block, patch in self.labels:
                 if previous[0] < block.first_day <= status:
                     _paste(frame, block.label, patch)
+                    self._mark_text(block.label)
             self._paint_date(frame, status)
         changed = self.changes.changed(previous, current)
         self._paint_cells(frame, changed, status, frame_day)
+
+    def _mark_text(self, rect: Rect) -> None:
+        self.text_pixels.reshape(self.height, self.width)[
+            rect.y : rect.bottom, rect.x : rect.right
+        ] = True
 
     def _paint_cells(
         self, frame: np.ndarray, index: np.ndarray, status: int, frame_day: int

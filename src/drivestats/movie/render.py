@@ -47,6 +47,7 @@ DEFAULT_SIZE = (1920, 1080)
 DEFAULT_FPS = 60
 _MODULES = (
     "drivestats.movie.render",
+    "drivestats.movie.days",
     "drivestats.movie.draw",
     "drivestats.movie.state",
     "drivestats.movie.layout",
@@ -149,18 +150,26 @@ class MovieSpec:
         return dataclasses.replace(self, clip_start="", clip_end="")
 
     def result_name(self, asked: dict[str, Any]) -> str:
-        """Its name in results/: movie.mp4 for the default movie, else from range, size, fps."""
+        """Its name in results/: movie.mp4 for the default movie, else from range, size, fps.
+
+        Movies that differ get different names: `--until`, a frame rate other than the
+        automatic one, and the other look options (layout file, cell, watermark) show.
+        """
         parts = []
         if asked.get("layout") == "range":
             parts.append(f"{self.start}-to-{self.end}-range-layout")
         elif self.clip_start or self.clip_end:
             parts.append(f"{self.clip_start or self.start}-to-{self.clip_end or self.end}")
-        elif asked.get("until"):
-            parts.append(f"{self.start}-to-{self.end}")
+        if asked.get("until"):
+            parts.append(f"until-{self.until}")
         if (self.width, self.height) != DEFAULT_SIZE:
             parts.append(f"{self.width}x{self.height}")
-        if asked.get("fps") not in (None, DEFAULT_FPS):  # an automatic rate follows the range
+        if asked.get("fps") is not None and asked["fps"] != automatic_fps(self.frame_count):
             parts.append(f"{self.fps}fps")
+        others = {"layout": self.layout, "cell": self.cell, "watermark": self.watermark}
+        if others != {"layout": (), "cell": "auto", "watermark": ""}:
+            look = json.dumps([list(map(list, self.layout)), self.cell, self.watermark])
+            parts.append("look-" + hashlib.sha256(look.encode()).hexdigest()[:6])
         return "-".join(["movie", *parts]) + ".mp4"
 
 
@@ -410,9 +419,12 @@ def clipped(spec: MovieSpec, start: str | None, end: str | None) -> MovieSpec:
 def with_frame_rate(spec: MovieSpec, fps: int | None) -> MovieSpec:
     """The spec at the asked frame rate, or the automatic one: DEFAULT_FPS unless that would
     make the movie shorter than MIN_SECONDS."""
-    if fps is None:
-        fps = min(DEFAULT_FPS, max(1, spec.frame_count // MIN_SECONDS))
-    return dataclasses.replace(spec, fps=fps)
+    return dataclasses.replace(spec, fps=automatic_fps(spec.frame_count) if fps is None else fps)
+
+
+def automatic_fps(frames: int) -> int:
+    """DEFAULT_FPS, or fewer frames per second so that a short movie lasts MIN_SECONDS."""
+    return min(DEFAULT_FPS, max(1, frames // MIN_SECONDS))
 
 
 def render_movie(
