@@ -14,3 +14,9 @@ class BadInputError(DrivestatsError):
         self.source, self.member, self.line, self.reason = source, member, line, message
         where = source + (f" member {member}" if member else "") + (f" line {line}" if line else "")
         super().__init__(f"{where}: {message}")
+
+
+def first_few(items: list[str], limit: int = 5) -> str:
+    """Items for a message: 'a, b, c and 4 more' (a message names examples, not thousands)."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

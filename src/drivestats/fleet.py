@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivestats import jobs, store
-from drivestats.errors import DrivestatsError
+from drivestats.errors import DrivestatsError, first_few
 from drivestats.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -193,10 +193,10 @@ def _days_still_stored(workspace: Workspace, inputs: dict[str, str]) -> None:
         name.rsplit("#", 1)[1] for name, digest in inputs.items() if now.get(name) != digest
     )
     if gone:
-        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
         raise DrivestatsError(
             f"the store no longer holds the days this job was made from as they were "
-            f"({shown}: imported again or removed since); it cannot be re-made from its inputs"
+            f"({first_few(gone)}: imported again or removed since); it cannot be re-made "
+            "from its inputs"
         )
 
 

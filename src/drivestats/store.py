@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drivestats import catalog, jobs
-from drivestats.errors import BadInputError, DrivestatsError
+from drivestats.errors import BadInputError, DrivestatsError, first_few
 from drivestats.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -752,26 +752,25 @@ def _refuse_shrinking_days(
         if day in held and 0 < info["rows"] < KEEP_SHARE * held[day]
     )
     if empty:
+        described = [
+            f"{day} ({held[day]:,} rows stored, {incoming[day]['member']} has none)"
+            for day in empty
+        ]
         raise BadInputError(
             str(source),
-            "would replace stored days with empty ones: "
-            + ", ".join(
-                f"{day} ({held[day]:,} rows stored, {incoming[day]['member']} has none)"
-                for day in empty[:5]
-            )
-            + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-            + "; nothing was stored",
+            f"would replace stored days with empty ones: {first_few(described)}; "
+            "nothing was stored",
         )
     if shrunk and not force:
+        described = [
+            f"{day} ({held[day]:,} rows stored, {incoming[day]['rows']:,} in "
+            f"{incoming[day]['member']})"
+            for day in shrunk
+        ]
         raise BadInputError(
             str(source),
-            "would replace stored days with far fewer rows: "
-            + ", ".join(
-                f"{day} ({held[day]:,} rows stored, {incoming[day]['rows']:,} in {incoming[day]['member']})"
-                for day in shrunk[:5]
-            )
-            + (f" and {len(shrunk) - 5} more" if len(shrunk) > 5 else "")
-            + "; nothing was stored (--force to replace them anyway)",
+            f"would replace stored days with far fewer rows: {first_few(described)}; "
+            "nothing was stored (--force to replace them anyway)",
         )
 
 
