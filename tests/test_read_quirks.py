@@ -43,6 +43,15 @@ def test_short_us_dates_of_2018_02_25_with_bare_cr(tmp_path):
     assert table.column("date").to_pylist() == [dt.date(2018, 2, 25)] * 2
 
 
+@pytest.mark.parametrize("written", ["2014-02-30", "2/30/14", "2014-03-32"])
+def test_a_day_past_the_end_of_its_month_is_no_date(tmp_path, written):
+    """Read as a rolled-over 2014-03-02 it would be filed under the file of that day."""
+    rows = ["2014-03-02,A,ST4000DM000,4000787030016,0", f"{written},B,ST4000DM000,1,0"]
+    with pytest.raises(Exception) as caught:
+        only_day(write_day(tmp_path, "2014-03-02", CORE, rows))
+    assert f"line 3: unparsable date {written!r}" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "true, false", [("1", "0"), ("true", "false"), ("True", "False"), ("TRUE", "FALSE")]
 )
@@ -260,4 +269,6 @@ def test_a_header_naming_one_column_twice_is_refused(tmp_path):
     header = f"{CORE},smart_211_normalized,smart_211_normailized"
     with pytest.raises(Exception) as caught:
         only_day(write_day(tmp_path, "2024-07-02", header, ["2024-07-02,A,ST1,1,0,1,2"]))
-    assert "both smart_211_normalized" in str(caught.value) and "line 1" in str(caught.value)
+    said = str(caught.value)
+    assert "names smart_211_normalized twice" in said and "(columns 6 and 7)" in said
+    assert "line 1" in said

@@ -98,6 +98,10 @@ def members_of(source: Path) -> list[Member]:
                 "0.2 GiB); refused before reading",
                 member=member.name,
             )
+    if not members:
+        raise BadInputError(
+            str(source), "holds no daily file named YYYY-MM-DD.csv: not a Backblaze data zip"
+        )
     return sorted(members, key=lambda m: (m.day, m.name))
 
 
@@ -206,15 +210,22 @@ def _header_of(member: Member, data: bytes) -> list[str]:
     except UnicodeDecodeError:
         raise _error(member, "the header is not UTF-8 text", line=1) from None
     header = [bb.canonical_column(name) for name in written]
-    seen: dict[str, str] = {}
-    for original, name in zip(written, header, strict=True):
+    seen: dict[str, tuple[int, str]] = {}
+    for number, (original, name) in enumerate(zip(written, header, strict=True), start=1):
         if name in seen:
+            first_number, first = seen[name]
+            what = (
+                f"the column {name} twice"
+                if first.strip() == original.strip()
+                else f"{name} twice, as {first.strip()!r} and {original.strip()!r}"
+            )
             raise _error(
                 member,
-                f"columns {seen[name].strip()!r} and {original.strip()!r} are both {name}",
+                f"the header names {what} (columns {first_number} and {number}); "
+                "which one holds the values cannot be known",
                 1,
             )
-        seen[name] = original
+        seen[name] = (number, original)
     return header
 
 
@@ -356,6 +367,10 @@ def _value_at(data: bytes, column: str, line: int | None) -> str | None:
     return text[line - 2].as_py()
 
 
+# The day of the month as written, in either of the two styles a date takes.
+_DAY_OF_MONTH = r"^(?:\d{4}-\d{1,2}-|\d{1,2}/)(?P<day>\d{1,2})"
+
+
 def _with_dates(member: Member, table: pa.Table, rows_before: int = 0) -> pa.Table:
     """The date column parsed (ISO, or 2/25/18 on one day of 2018); lines counted from the file's top."""
     text = table.column("date")
@@ -368,6 +383,11 @@ def _with_dates(member: Member, table: pa.Table, rows_before: int = 0) -> pa.Tab
             pc.strptime(text, format="%m/%d/%y", unit="s", error_is_null=True),
         )
         bad = pc.and_(pc.is_null(parsed), pc.is_valid(text))
+        # strptime rolls a day past the month's end over (2014-02-30 becomes 2014-03-02):
+        # the day written must be the day parsed.
+        written = pc.struct_field(pc.extract_regex(text, _DAY_OF_MONTH), "day")
+        rolled = pc.not_equal(pc.day(parsed), pc.cast(written, pa.int64()))
+        bad = pc.or_(bad, pc.fill_null(rolled, False))
         if pc.any(bad).as_py():
             index = pc.index(bad, True).as_py()
             value = text[index].as_py()

@@ -26,6 +26,7 @@ def sources_under(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
+            before = len(found)
             for child in sorted(path.rglob("*")):
                 wanted = child.suffix.lower() == ".zip" or is_daily_csv(child.name)
                 if wanted and child.is_file():
@@ -33,6 +34,10 @@ def sources_under(paths: list[Path]) -> list[Path]:
                 elif wanted and child.is_dir() and not any(child.iterdir()):
                     # Named like data but holding nothing: say so rather than pass it by.
                     raise BadInputError(str(child), "a folder named like a data file, and empty")
+            if len(found) == before:
+                raise BadInputError(
+                    str(path), "holds no Backblaze zip and no daily file named YYYY-MM-DD.csv"
+                )
         elif path.exists():
             found.append(path)
         else:
