@@ -173,3 +173,35 @@ def test_an_empty_folder_named_like_a_day_is_named_not_passed_by(tmp_path: Path)
     refused = run_cli(tmp_path / "home", "import", str(tmp_path / "data"))
     assert refused.exit_code != 0
     assert "2013-04-10.csv: a folder named like a data file" in " ".join(refused.output.split())
+
+
+def test_an_unreadable_file_in_a_folder_fails_alone(tmp_path: Path) -> None:
+    """Root reads any file; without its override capabilities it meets permissions as users do."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    days = sample_files()[:3]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for day in days:
+        shutil.copy(day, folder / day.name)
+    locked = folder / days[1].name
+    locked.chmod(0)
+    as_a_user: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: no file is unreadable")
+        drop = "-dac_override,-dac_read_search"
+        as_a_user = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"]
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "drivestats", "--home", str(home), "import", "--quiet"]
+    done = subprocess.run(
+        [*as_a_user, *command, str(folder)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"{locked}: cannot be read (Permission denied)" in " ".join(done.stderr.split())
+    readable = [days[0], days[2]]
+    assert stored_rows(home) == raw_counts(readable)["rows_per_day"]

@@ -534,15 +534,21 @@ def _import_one(
     workspace: Workspace, source: Path, listener: ImportListener, force: bool
 ) -> SourceOutcome:
     started = time.perf_counter()
-    stat = source.stat()
     outcome = SourceOutcome(path=str(source), status="skipped")
+    try:
+        stat = source.stat()
+    except OSError as error:  # gone since the folder was listed
+        return _unreadable(outcome, source, error, started)
     known = catalog.query(
         workspace,
         "select * from sources where path = ? and size = ? and mtime_ns = ?",
         (str(source), stat.st_size, stat.st_mtime_ns),
     )
     if not known or force:
-        digest = jobs.file_sha256(source)
+        try:
+            digest = jobs.file_sha256(source)
+        except OSError as error:  # not ours to read, or gone: the other sources go on
+            return _unreadable(outcome, source, error, started)
         known = (
             []
             if force
@@ -588,6 +594,15 @@ def _import_one(
     _publish(workspace, entry)
     _fill(outcome, entry["source"])
     outcome.status = "imported"
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _unreadable(
+    outcome: SourceOutcome, source: Path, error: OSError, started: float
+) -> SourceOutcome:
+    outcome.status = "failed"
+    outcome.error = f"{source}: cannot be read ({error.strerror or error})"
     outcome.seconds = time.perf_counter() - started
     return outcome
 
