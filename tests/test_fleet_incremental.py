@@ -81,7 +81,10 @@ def test_a_new_quarter_scans_only_its_months_and_equals_a_count_of_the_raw_rows(
 
     expected_model_days = duckdb.execute(
         f"""
-        select date, model, count(*), count(*) filter (where failure)
+        select date, model, count(*), count(*) filter (where failure),
+               count(*) - count(distinct serial_number),
+               count(*) filter (where failure)
+                 - count(distinct serial_number) filter (where failure)
         from ({rows}) group by all order by date, model
         """
     ).fetchall()

@@ -243,3 +243,22 @@ def test_every_drive_has_its_own_cell_inside_the_canvas(tmp_path: Path, size) ->
     ys, xs = np.divmod(pixels, painter.width)
     assert ys.min() >= 0 and ys.max() + painter.cell <= painter.height
     assert xs.min() >= 0 and xs.max() + painter.cell <= painter.width
+
+
+def test_the_counts_line_counts_a_repeated_drive_once() -> None:
+    """Day 1: 5 rows, one repeating a drive; day 2 missing; day 3: 4 rows, 2 failing rows of one drive."""
+    from drivestats.movie.state import reporting_and_failures_by_day
+
+    start = dt.date(2014, 1, 1)
+    daily = pa.table(
+        {
+            "date": pa.array([start, start + dt.timedelta(days=2)], pa.date32()),
+            "drives": [5, 4],
+            "failures": [0, 2],
+            "repeats": [1, 1],
+            "repeated_failures": [0, 1],
+        }
+    )
+    first = (start - dt.date(1970, 1, 1)).days
+    figures = reporting_and_failures_by_day(daily, first, first + 2)
+    assert figures.tolist() == [[4, 0], [4, 0], [3, 1]]

@@ -35,10 +35,20 @@ MEMORY_LIMIT = "2GB"  # DuckDB spills beyond this: every step stays well under 4
 
 # One scan of a month's rows gives its partial tables; the fleet tables combine the partials.
 _PARTIAL_SQL = {
+    # Rows as published (Backblaze counts rows), and how many of them repeat a drive already
+    # reported that day (from the table `repeats`), so that a table can count drives instead.
     "model_capacity_days": """
-        select date, model_clean as model, capacity_bytes, count(*)::bigint as drives,
-               count(*) filter (where failure)::bigint as failures
-        from rows group by all order by all
+        with counted as (
+            select date, model_clean as model, capacity_bytes, count(*)::bigint as drives,
+                   count(*) filter (where failure)::bigint as failures
+            from rows group by all
+        )
+        select c.*, coalesce(r.repeats, 0)::bigint as repeats,
+               coalesce(r.repeated_failures, 0)::bigint as repeated_failures
+        from counted c left join repeats r
+          on c.date = r.date and c.model is not distinct from r.model
+         and c.capacity_bytes is not distinct from r.capacity_bytes
+        order by all
     """,
     "drives": """
         select serial_number, arg_min(model_clean, date) as model,
@@ -49,6 +59,25 @@ _PARTIAL_SQL = {
         from rows group by serial_number order by serial_number
     """,
 }
+# The drives that report more than once on a day, grouped as the rows they repeat: a drive's
+# extra rows are filed under the model and capacity of its least row, one of its own.
+_REPEATS_SQL = """
+    with repeated as (
+        select date, min({{'model': model_clean, 'capacity': capacity_bytes}}) as first,
+               count(*) - 1 as extra,
+               count(*) filter (where failure) - (count(*) filter (where failure) > 0)::int
+                   as extra_failures
+        from rows where date in ({days}) group by date, serial_number having count(*) > 1
+    )
+    select date, first.model as model, first.capacity as capacity_bytes,
+           sum(extra)::bigint as repeats, sum(extra_failures)::bigint as repeated_failures
+    from repeated group by all
+"""
+_NO_REPEATS_SQL = """
+    select null::date as date, null::varchar as model, null::bigint as capacity_bytes,
+           0::bigint as repeats, 0::bigint as repeated_failures
+    where false
+"""
 _COMBINED_SQL = {
     # A drive's model is the one of its first day: that of its earliest partial.
     "drives": """
@@ -59,7 +88,8 @@ _COMBINED_SQL = {
         from partial_drives group by serial_number order by serial_number
     """,
     "model_days": """
-        select date, model, sum(drives)::bigint as drives, sum(failures)::bigint as failures
+        select date, model, sum(drives)::bigint as drives, sum(failures)::bigint as failures,
+               sum(repeats)::bigint as repeats, sum(repeated_failures)::bigint as repeated_failures
         from model_capacity_days group by all order by date, model
     """,
     "capacities": """
@@ -80,7 +110,9 @@ _COMBINED_SQL = {
     """,
     "daily": """
         select m.date, sum(m.drives)::bigint as drives, sum(m.failures)::bigint as failures,
-               sum(m.drives * coalesce(c.capacity_bytes, 0))::bigint as storage_bytes
+               sum(m.drives * coalesce(c.capacity_bytes, 0))::bigint as storage_bytes,
+               sum(m.repeats)::bigint as repeats,
+               sum(m.repeated_failures)::bigint as repeated_failures
         from model_days_t m left join capacities_t c using (model)
         group by m.date order by m.date
     """,
@@ -119,10 +151,47 @@ def _build_fleet_partial(context: jobs.JobContext) -> None:
         f"from read_parquet([{_listing(files)}], union_by_name = true) "
         f"where date between '{first}' and '{last}'"
     )
+    repeat_days = _days_with_repeats(context.workspace, context.inputs, first, last)
+    listing = ", ".join(f"date '{day}'" for day in repeat_days)
+    connection.execute(
+        "create table repeats as "
+        + (_REPEATS_SQL.format(days=listing) if repeat_days else _NO_REPEATS_SQL)
+    )
+    context.notes["days_with_repeats"] = repeat_days
     for name in PARTIAL_TABLES:
         table = connection.sql(_PARTIAL_SQL[name]).to_arrow_table()
         pq.write_table(table, context.dir / f"{name}.parquet", **months.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
+
+
+def _days_with_repeats(
+    workspace: Workspace, inputs: dict[str, str], first: str, last: str
+) -> list[str]:
+    """The days among these inputs on which some drive reported more than once.
+
+    Each day's import counted its repeats; a day's input digest names that import (job and
+    member), so its notes are trusted only for the very rows read. A day whose import is not
+    at hand is listed too: the repeats query then looks at it, which costs one day's scan.
+    """
+    wanted = {name.rsplit("#", 1)[1]: digest for name, digest in inputs.items()}
+    wanted = {day: digest for day, digest in wanted.items() if first <= day <= last}
+    by_day = {row["day"]: row for row in store.stored_days(workspace, first, last, read_only=True)}
+    notes: dict[str, dict[str, Any]] = {}
+    found: list[str] = []
+    for day, digest in sorted(wanted.items()):
+        row = by_day.get(day)
+        if row is None or store.day_inputs([row]).get(f"{row['file']}#{day}") != digest:
+            found.append(day)
+            continue
+        if row["job_id"] not in notes:
+            try:
+                notes[row["job_id"]] = jobs.load(workspace, row["job_id"]).manifest["notes"]
+            except DrivestatsError:
+                notes[row["job_id"]] = {}
+        day_notes = notes[row["job_id"]].get("days", {}).get(day)
+        if day_notes is None or day_notes.get("duplicates"):
+            found.append(day)
+    return found
 
 
 def _build_fleet_tables(context: jobs.JobContext) -> None:

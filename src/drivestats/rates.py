@@ -69,6 +69,10 @@ COUNTING = (
     "failure, so a serial that reports failure=1 twice counts twice and the days it reports "
     "after a failure count as drive days."
 )
+DEDUPED_COUNTING = (
+    "Each drive once a day (--dedupe): rows that repeat a serial number on its day are not "
+    "counted; otherwise as Backblaze counts (a drive reporting after a failure still counts)."
+)
 
 # --- periods ------------------------------------------------------------------
 
@@ -276,8 +280,13 @@ class AfrTable:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-def period_counts(model_days: pa.Table, periods: Sequence[Period]) -> list[dict[str, Any]]:
+def period_counts(
+    model_days: pa.Table, periods: Sequence[Period], dedupe: bool = False
+) -> list[dict[str, Any]]:
     """Per period and model: drives on the period's last day with data, drive days and failures.
+
+    Rows as Backblaze counts them, or (dedupe) each drive once a day; ``repeats`` is the
+    number of rows that repeat a drive on its day, whichever way they were counted.
 
     With Arrow's own kernels: DuckDB would import pandas to look at the table (0.6 s).
     """
@@ -297,8 +306,22 @@ def period_counts(model_days: pa.Table, periods: Sequence[Period]) -> list[dict[
         # The last day with data is the period's, not the model's: a model absent that day
         # has 0 drives.
         last_day = pc.max(inside["date"])
+        if "repeats" not in inside.column_names:  # fleet tables made before repeats were kept
+            zeros = pa.array([0] * inside.num_rows, pa.int64())
+            inside = inside.append_column("repeats", zeros)
+            inside = inside.append_column("repeated_failures", zeros)
+        if dedupe:
+            inside = inside.set_column(
+                inside.schema.get_field_index("drives"),
+                "drives",
+                pc.subtract(inside["drives"], inside["repeats"]),
+            ).set_column(
+                inside.schema.get_field_index("failures"),
+                "failures",
+                pc.subtract(inside["failures"], inside["repeated_failures"]),
+            )
         totals = inside.group_by("model", use_threads=False).aggregate(
-            [("drives", "sum"), ("failures", "sum")]
+            [("drives", "sum"), ("failures", "sum"), ("repeats", "sum")]
         )
         on_last = (
             inside.filter(pc.equal(inside["date"], last_day))
@@ -308,11 +331,12 @@ def period_counts(model_days: pa.Table, periods: Sequence[Period]) -> list[dict[
         last_drives = dict(
             zip(on_last["model"].to_pylist(), on_last["drives_sum"].to_pylist(), strict=True)
         )
-        for model, drive_days, failures in sorted(
+        for model, drive_days, failures, repeats in sorted(
             zip(
                 totals["model"].to_pylist(),
                 totals["drives_sum"].to_pylist(),
                 totals["failures_sum"].to_pylist(),
+                totals["repeats_sum"].to_pylist(),
                 strict=True,
             )
         ):
@@ -324,6 +348,7 @@ def period_counts(model_days: pa.Table, periods: Sequence[Period]) -> list[dict[
                     "drives": int(last_drives.get(model, 0)),
                     "drive_days": int(drive_days),
                     "failures": int(failures),
+                    "repeats": int(repeats),
                 }
             )
     return counted
@@ -367,11 +392,12 @@ def afr_table(
     min_drives: int | None = None,
     min_drive_days: int | None = None,
     include_boot: bool = False,
+    dedupe: bool = False,
 ) -> AfrTable:
     """The AFR table of a period (or of each quarter or year in it) from the fleet tables."""
     periods = periods_within(period, by)
     facts = model_facts(models)
-    counts = period_counts(model_days, periods)
+    counts = period_counts(model_days, periods, dedupe)
     by_period: dict[str, list[dict[str, Any]]] = {p.label: [] for p in periods}
     for count in counts:
         by_period[count["period"]].append(count)
@@ -436,7 +462,9 @@ def afr_table(
         "rules": rules,
         "boot_rule": None if include_boot else BOOT_RULE,
         "left_out": left_out_summary(left_out),
-        "counting": COUNTING,
+        "counting": DEDUPED_COUNTING if dedupe else COUNTING,
+        "repeated_rows": sum(count["repeats"] for count in counts),
+        "dedupe": dedupe,
         "interval": "exact Poisson (Garwood) 95% interval on the failure count, per drive year",
     }
     return table
@@ -472,6 +500,17 @@ def caption_of(notes: Mapping[str, Any]) -> str:
     if last_days and max(last_days) < period["end"]:
         lines.append(f"The data ends on {max(last_days)}; the last period is partial.")
     lines += [f"Rule: {rule}." for rule in notes["rules"]]
+    repeated = notes.get("repeated_rows", 0)
+    if repeated and notes.get("dedupe"):
+        lines.append(
+            f"Counted each drive once a day: {_count(repeated, 'row')} repeating a drive on its "
+            "day left out (--dedupe)."
+        )
+    elif repeated:
+        lines.append(
+            f"{_count(repeated, 'row')} repeat a drive on its day: counted as published, as "
+            "Backblaze counts rows (--dedupe counts each drive once a day)."
+        )
     if notes.get("boot_rule"):
         lines.append(f"Boot rule: {notes['boot_rule']}.")
     summary = notes["left_out"]
@@ -618,18 +657,28 @@ def resolved_period(spec: str, fleet_job: jobs.JobResult, until: str | None) -> 
     return period
 
 
+def _model_days(fleet_job: jobs.JobResult) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    wanted = ["date", "model", "drives", "failures", "repeats", "repeated_failures"]
+    path = fleet_job.output("model_days.parquet")
+    held = set(pq.ParquetFile(path).schema_arrow.names)
+    return fleet_table(fleet_job, "model_days", [name for name in wanted if name in held])
+
+
 def _build_afr(context: jobs.JobContext) -> None:
     params = context.params
     (fleet_job,) = context.upstream_of("fleet-tables")
     period = Period(params["label"], parse_day(params["start"]), parse_day(params["end"]))
     table = afr_table(
-        fleet_table(fleet_job, "model_days", ["date", "model", "drives", "failures"]),
+        _model_days(fleet_job),
         fleet_table(fleet_job, "models", ["model", "vendor", "capacity_bytes"]),
         period,
         by=params["by"],
         min_drives=params["min_drives"],
         min_drive_days=params["min_drive_days"],
         include_boot=params["include_boot"],
+        dedupe=params.get("dedupe", False),
     )
     columns = (("period",) if table.by else ()) + AFR_COLUMNS
     write_csv(table.rows, columns, context.dir / "afr.csv")
@@ -657,8 +706,12 @@ def afr(
     min_drive_days: int | None = None,
     include_boot: bool = False,
     reuse_only: bool = False,
+    dedupe: bool = False,
 ) -> jobs.JobResult:
     """The AFR table job for a period over the fleet tables (made from the store up to `until`).
+
+    dedupe counts each drive once a day where a day repeats it; by default rows are counted,
+    as Backblaze does.
 
     With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
     """
@@ -677,6 +730,8 @@ def afr(
         "min_drive_days": min_drive_days,
         "include_boot": include_boot,
     }
+    if dedupe:  # only when asked, so that a table counted as Backblaze does keeps its id
+        params["dedupe"] = True
     return jobs.run(workspace, AFR_STAGE, params, upstream=[fleet_job], reuse_only=reuse_only)
 
 
@@ -685,7 +740,8 @@ def afr_link_name(job: jobs.JobResult, suffix: str) -> str:
     params = job.manifest["parameters"]
     label = params["label"].replace("..", "_to_")
     by = f"-by-{params['by']}" if params["by"] else ""
-    return f"afr-{label}{by}{suffix}"
+    dedupe = "-dedupe" if params.get("dedupe") else ""
+    return f"afr-{label}{by}{dedupe}{suffix}"
 
 
 def publish(workspace: Workspace, job: jobs.JobResult) -> list[Path]:

@@ -83,6 +83,12 @@ def _report(job: Any, links: list[str], caption: str | None = None) -> None:
 )
 @click.option("--include-boot", is_flag=True, help="Keep boot drives (under 1 TB, SSDs).")
 @click.option(
+    "--dedupe",
+    is_flag=True,
+    help="Count each drive once a day where a day repeats it (default: count rows, as "
+    "Backblaze does; the caption says how many rows repeat).",
+)
+@click.option(
     "--by", type=click.Choice(["quarter", "year"]), help="One row per model and quarter or year."
 )
 @format_option
@@ -95,6 +101,7 @@ def afr_command(
     min_drives: int | None,
     min_drive_days: int | None,
     include_boot: bool,
+    dedupe: bool,
     by: str | None,
     output_format: str,
     out: str | None,
@@ -102,7 +109,9 @@ def afr_command(
     """Annualized failure rates per model as Backblaze computes them, with 95% intervals."""
     from drivestats import rates
 
-    job = rates.afr(workspace, period, until, by, min_drives, min_drive_days, include_boot)
+    job = rates.afr(
+        workspace, period, until, by, min_drives, min_drive_days, include_boot, dedupe=dedupe
+    )
     rows = rates.read_rows(job, "afr.json")
     columns = (("period",) if by else ()) + rates.AFR_COLUMNS
     label = job.manifest["parameters"]["label"]

@@ -185,11 +185,15 @@ def storage_by_day(daily: pa.Table, start: int, end: int) -> np.ndarray:
 def reporting_and_failures_by_day(daily: pa.Table, start: int, end: int) -> np.ndarray:
     """(drives reporting, failures since start) for each day start..end, as int64 rows.
 
-    A day without data shows the day before: its drives, no new failures.
+    A day without data shows the day before: its drives, no new failures. A drive that a day
+    reports twice is one drive on screen, so rows that repeat a drive are not counted.
     """
     days = pc.cast(daily["date"], pa.int32()).to_numpy()
     drives = pc.fill_null(daily["drives"], 0).to_numpy().astype(np.int64)
     failures = pc.fill_null(daily["failures"], 0).to_numpy().astype(np.int64)
+    if "repeats" in daily.column_names:
+        drives -= pc.fill_null(daily["repeats"], 0).to_numpy().astype(np.int64)
+        failures -= pc.fill_null(daily["repeated_failures"], 0).to_numpy().astype(np.int64)
     keep = (drives > 0) & (days >= start) & (days <= end)
     days, drives, failures = days[keep], drives[keep], failures[keep]
     order = np.argsort(days, kind="stable")
