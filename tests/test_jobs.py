@@ -207,6 +207,13 @@ def test_an_ambiguous_prefix_lists_the_jobs_it_matches(samples, home):
     assert result.exit_code != 0
     assert f"{len(ids)} jobs match 'afr'" in result.output
     assert all(identity in result.output for identity in ids)
+    # Each with its parameters and age, and a way on: the shortest prefix of the newest.
+    said = result.output
+    assert "label=2013Q2" in said and "label=lifetime" in said and " ago" in said
+    newest = ids[0]
+    prefix = said.split("enough of it to be unique: ")[1].split()[0]
+    assert newest.startswith(prefix) and not any(i.startswith(prefix) for i in ids[1:])
+    assert json.loads(run_cli(home, "show", prefix, "--json").output)["id"] == newest
 
 
 def test_jobs_lists_newest_first_with_reuse_counts(samples, home):
@@ -246,7 +253,7 @@ def test_reuse_only_writes_nothing_and_names_a_missing_job(samples, home):
 def test_show_finds_an_edited_poster_by_its_embedded_job_id(samples, home, tmp_path):
     from PIL import Image, PngImagePlugin
 
-    from drivestats.movie.encode import PNG_JOB_KEY
+    from drivestats.provenance import JOB_KEY as PNG_JOB_KEY
 
     run_cli(home, "import", *map(str, samples[:2]))
     poster = tmp_path / "poster.png"
@@ -316,3 +323,82 @@ def test_a_stage_may_name_what_decides_its_outputs():
     base = jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-1"])
     assert base == jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-1", "movie-segment-9"])
     assert base != jobs.job_id(decided_by_tables, {}, {}, ["fleet-tables-2"])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_parquet_file_names_its_job_stage_code_and_source(samples, home, tmp_path):
+    """Read with pyarrow alone: the footer key 'drivestats' holds the provenance as JSON."""
+    import pyarrow.parquet as pq
+
+    zipped = pack_like_backblaze(samples[:2], tmp_path / "data_Q2_2013.zip")
+    run_cli(home, "import", str(zipped))
+    fleet = fleet_tables(Workspace(home))
+    workspace = Workspace(home)
+
+    def footer(path: Path) -> dict:
+        return json.loads(pq.read_schema(path).metadata[b"drivestats"])
+
+    month = footer(workspace.month_file("2013-04"))
+    (imported,) = [r["id"] for r in jobs.recent_jobs(workspace) if r["stage"] == "import"]
+    assert month["job"] == imported and month["stage"] == "import"
+    assert month["sources"] == {zipped.name: _sha256(zipped)}
+    assert len(month["code_sha256"]) == 64
+    for name in ("drives", "models", "daily", "model_days"):
+        said = footer(fleet.output(f"{name}.parquet"))
+        assert said["job"] == fleet.id and said["stage"] == "fleet-tables"
+        assert said["days"] == ["2013-04-10", "2013-04-11", 2]
+        assert said["code_sha256"] == fleet.manifest["code"]["sha256"]
+    (partial,) = fleet.manifest["inputs"]["jobs"]
+    partial_job = jobs.load(workspace, partial)
+    said = footer(partial_job.output("drives.parquet"))
+    assert said["job"] == partial and said["stage"] == "fleet-partial"
+
+
+def test_show_traces_copies_of_store_files_and_charts(samples, home, tmp_path):
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = pack_like_backblaze(samples[:3], tmp_path / "a" / "data_Q2_2013.zip")
+    later = pack_like_backblaze(samples[3:5], tmp_path / "b" / "data_Q2_2013_fix.zip")
+    run_cli(home, "import", str(first))
+    run_cli(home, "import", str(later))  # same month: the store's month file is merged
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    merged = str(shutil.copy(Workspace(home).month_file("2013-04"), copies / "april.parquet"))
+
+    shown = run_cli(home, "show", merged)
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 0, shown.output
+    assert "holds days of 2 imports" in said
+    assert _sha256(first) in said and _sha256(later) in said
+
+    # In a workspace that never saw these imports, the file still says where it came from.
+    stranger = run_cli(tmp_path / "other", "show", merged)
+    said = " ".join(stranger.output.split())
+    assert stranger.exit_code == 0, stranger.output
+    assert "does not hold" in said
+    assert f"{first.name} sha256 {_sha256(first)} (2013-04-10 to 2013-04-12)" in said
+    assert f"{later.name} sha256 {_sha256(later)} (2013-04-13 to 2013-04-14)" in said
+
+    # A chart, edited after the fact (its sha256 no longer in the catalog), by its job id.
+    assert run_cli(home, "afr", "--period", "lifetime", "--by", "quarter").exit_code == 0
+    from PIL import Image, PngImagePlugin
+
+    for suffix in ("svg", "png"):
+        chart = home / "results" / f"afr-lifetime-by-quarter.{suffix}"
+        edited = copies / f"chart.{suffix}"
+        if suffix == "svg":
+            edited.write_bytes(chart.read_bytes() + b"<!-- edited -->")
+        else:
+            with Image.open(chart) as image:
+                info = PngImagePlugin.PngInfo()
+                for key, value in image.text.items():  # type: ignore[attr-defined]
+                    info.add_text(key, value)
+                image.crop((0, 0, 200, 100)).save(edited, pnginfo=info)
+        assert _sha256(edited) != _sha256(chart)
+        tree = json.loads(run_cli(home, "show", str(edited), "--json").output)
+        assert tree["id"] == chart.resolve().parent.name

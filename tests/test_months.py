@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 
 import pyarrow.parquet as pq
 
 from conftest import run_cli, write_day
-from drivestats import months
+from drivestats import provenance
 
 CORE = "date,serial_number,model,capacity_bytes,failure"
 
@@ -40,7 +41,7 @@ def test_a_month_whose_column_set_changes_keeps_every_column(home, tmp_path):
         ("A", "2015-03-31", 9, 100),
         ("B", "2015-03-30", 7, None),
     ]
-    assert months.file_metadata(month)["stage"] == "import"
+    assert provenance.read(month)["stage"] == "import"
 
 
 def test_row_groups_are_sorted_by_drive_then_date_and_bytes_repeat(samples, tmp_path):
@@ -66,8 +67,15 @@ def test_days_of_one_month_from_two_sources_are_merged_and_say_so(home, tmp_path
     assert run_cli(home, "import", str(first)).exit_code == 0
     assert run_cli(home, "import", str(second)).exit_code == 0
     (month,) = (home / "store" / "months").rglob("*.parquet")
-    provenance = months.file_metadata(month)
-    assert provenance["stage"] == "store-merge"
-    assert list(provenance["kept_days_jobs"]) == ["2015-03-30"]
+    said = provenance.read(month)
+    assert said["stage"] == "store-merge"
+    assert {day: entry["source"] for day, entry in said["days"].items()} == {
+        "2015-03-30": first.name,
+        "2015-03-31": second.name,
+    }
+    assert (
+        said["days"]["2015-03-30"]["source_sha256"]
+        == hashlib.sha256(first.read_bytes()).hexdigest()
+    )
     assert pq.read_table(month).num_rows == 2
     assert not list(month.parent.glob(".*"))  # no merge or part files left behind

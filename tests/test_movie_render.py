@@ -18,8 +18,9 @@ from PIL import Image
 from conftest import run_cli, sample_files, write_day
 from drivestats import jobs
 from drivestats.fleet import fleet_tables
-from drivestats.movie.encode import PNG_JOB_KEY, embedded_job_id
 from drivestats.movie.render import Look, movie_job, movie_spec, scene
+from drivestats.provenance import JOB_KEY as PNG_JOB_KEY
+from drivestats.provenance import read as read_provenance
 from drivestats.workspace import Workspace
 
 TAIL = 50  # frames after the last day, from the design: rings run ~50 frames
@@ -56,7 +57,7 @@ def test_movie_command_makes_a_playable_mp4_of_every_day_plus_tail(
     assert link.is_symlink() and out.read_bytes() == link.read_bytes()
     assert decoded(link) == (10 + TAIL, (640, 360), 30.0)
     # The job id travels inside the file, and `show` finds the job from a copy.
-    job_id = embedded_job_id(out)
+    job_id = read_provenance(out)["job"]
     assert job_id and job_id.startswith("movie-")
     assert jobs.job_of_file(Workspace.resolve(samples_home), out) == job_id
     again = run_cli(samples_home, "movie", "--size", SMALL, "--fps", "30", "--workers", "1")
@@ -215,7 +216,7 @@ def test_frames_dir_holds_every_frame_and_matches_the_poster(
     assert result.exit_code == 0, result.output
     pngs = sorted(folder.glob("*.png"))
     assert len(pngs) == 10 + TAIL
-    movie_id = embedded_job_id(samples_home / "results" / "movie-640x360.mp4")
+    movie_id = read_provenance(samples_home / "results" / "movie-640x360.mp4")["job"]
     poster = tmp_path / "poster.png"
     assert (
         run_cli(samples_home, "frame", "2013-04-13", *args[:2], "--out", str(poster)).exit_code == 0

@@ -275,8 +275,8 @@ def test_afr_chart_is_byte_identical_when_drawn_twice(tmp_path):
     table = rates.afr_table(hand_fleet(), MODELS, period, by="quarter", min_drives=1)
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()
-    paths = rates.afr_chart(table, first)
-    rates.afr_chart(table, second)
+    paths = rates.afr_chart(table, first, "afr-job")
+    rates.afr_chart(table, second, "afr-job")
     assert [p.name for p in paths] == ["afr.png", "afr.svg"]
     for path in paths:
         assert path.read_bytes() == (second / path.name).read_bytes()

@@ -67,15 +67,23 @@ def new_figure(width: float = 8.0, height: float = 4.5):  # type: ignore[no-unty
         return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def save_figure(figure: Any, folder: Path, stem: str, provenance: str | None = None) -> list[Path]:
-    """Write a figure as <stem>.png and <stem>.svg with reproducible bytes; return both paths."""
+def save_figure(figure: Any, folder: Path, stem: str, job_id: str) -> list[Path]:
+    """Write a figure as <stem>.png and <stem>.svg with reproducible bytes; return both paths.
+
+    Both carry the id of the job that drew them (drivestats.provenance reads it back).
+    """
+    from drivestats import provenance
+
     png = folder / f"{stem}.png"
     svg = folder / f"{stem}.svg"
-    description = {"Description": provenance} if provenance else {}
     with rc_context():
         # "Software" would embed the matplotlib version; "Date" a timestamp.
-        figure.savefig(png, format="png", dpi=DPI, metadata={"Software": None, **description})
-        figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None, **description})
+        figure.savefig(
+            png, format="png", dpi=DPI, metadata={"Software": None, provenance.JOB_KEY: job_id}
+        )
+        svg_metadata: dict[str, str | None] = {"Date": None, "Creator": None}
+        svg_metadata["Description"] = provenance.svg_description(job_id)
+        figure.savefig(svg, format="svg", metadata=svg_metadata)
     return [png, svg]
 
 

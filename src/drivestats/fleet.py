@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestats import jobs, store
 from drivestats.errors import DrivestatsError, first_few
+from drivestats.provenance import with_provenance
 from drivestats.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -158,10 +159,36 @@ def _build_fleet_partial(context: jobs.JobContext) -> None:
         + (_REPEATS_SQL.format(days=listing) if repeat_days else _NO_REPEATS_SQL)
     )
     context.notes["days_with_repeats"] = repeat_days
+    said = _provenance(context, FLEET_PARTIAL, first_day=first, last_day=last)
     for name in PARTIAL_TABLES:
         table = connection.sql(_PARTIAL_SQL[name]).to_arrow_table()
-        pq.write_table(table, context.dir / f"{name}.parquet", **months.PARQUET_OPTIONS)
+        target = context.dir / f"{name}.parquet"
+        pq.write_table(with_provenance(table, said), target, **months.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
+
+
+def _provenance(context: jobs.JobContext, stage: jobs.Stage, **more: Any) -> dict[str, Any]:
+    """What a table's footer says: its job, stage, code, and the days it covers.
+
+    The import jobs behind the days are found from the store (``drivestats show`` does);
+    they are not written here, as the catalog may have moved on while this job was built.
+    """
+    import hashlib
+    import json
+
+    from drivestats.provenance import parquet_provenance
+
+    days = sorted(name.rsplit("#", 1)[1] for name in context.inputs)
+    # Not the upstream jobs: the same tables are made from partials or from earlier tables.
+    inputs = json.dumps(context.inputs, sort_keys=True).encode()
+    return parquet_provenance(
+        context.id,
+        stage.name,
+        stage.code_fingerprint()["sha256"],
+        days=[days[0], days[-1], len(days)] if days else [],
+        inputs_sha256=hashlib.sha256(inputs).hexdigest(),
+        **more,
+    )
 
 
 def _days_with_repeats(
@@ -229,6 +256,7 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
 
     vendors = pa.array([vendor_of(m) for m in models.column("model").to_pylist()], pa.string())
     models = models.add_column(1, "vendor", vendors)
+    said = _provenance(context, FLEET_TABLES, until=context.params["until"])
     model_capacity_days = connection.sql(
         "select * from model_capacity_days order by all"
     ).to_arrow_table()
@@ -239,7 +267,8 @@ def _build_fleet_tables(context: jobs.JobContext) -> None:
         ("model_days", model_days),
         ("model_capacity_days", model_capacity_days),  # for the next fleet tables to build on
     ):
-        pq.write_table(table, context.dir / f"{name}.parquet", **months.PARQUET_OPTIONS)
+        target = context.dir / f"{name}.parquet"
+        pq.write_table(with_provenance(table, said), target, **months.PARQUET_OPTIONS)
         context.rows[name] = table.num_rows
     # The first and last day with drives, for commands that only need the span of the data
     # to name their jobs (they then need not read a table).

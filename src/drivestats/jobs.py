@@ -173,21 +173,60 @@ def load(workspace: Workspace, identity: str) -> JobResult:
     if not rows:
         raise DrivestatsError(f"no job matching {identity!r} in {workspace.home}")
     if len(rows) > 1:
-        listed = "\n".join(f"  {row['id']}" for row in rows[:10])
-        more = (
-            f"\n  … and {len(rows) - 10} more (drivestats jobs lists them)"
-            if len(rows) > 10
-            else ""
-        )
-        raise DrivestatsError(
-            f"{len(rows)} jobs match {identity!r}, newest first; name one of them:\n{listed}{more}"
-        )
+        raise DrivestatsError(_candidates(workspace, identity, [row["id"] for row in rows]))
     folder = job_folder(workspace, rows[0]["stage"], rows[0]["id"])
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
         raise DrivestatsError(f"job {rows[0]['id']} is in the catalog but its folder is gone")
     manifest = json.loads(manifest_path.read_text())
     return JobResult(manifest["id"], manifest["stage"], folder, False, manifest)
+
+
+def _candidates(workspace: Workspace, identity: str, ids: list[str]) -> str:
+    """The jobs an ambiguous prefix matches, newest first, with what tells them apart."""
+    shown = ids[:10]
+    marks = ",".join("?" * len(shown))
+    rows = {
+        row["id"]: row
+        for row in catalog.query(
+            workspace,
+            f"select id, stage, parameters, created from jobs where id in ({marks})",
+            tuple(shown),
+        )
+    }
+    now = dt.datetime.now(dt.UTC)
+    lines = []
+    for job in shown:
+        row = rows[job]
+        parameters = short_parameters(json.loads(row["parameters"]), limit=60)
+        lines.append(f"  {job}  {age(row['created'], now):>9}  {parameters}")
+    more = f"\n  … and {len(ids) - 10} more (drivestats jobs lists them)" if len(ids) > 10 else ""
+    return (
+        f"{len(ids)} jobs match {identity!r}; newest first, with their age and parameters:\n"
+        + "\n".join(lines)
+        + more
+        + f"\nName one by its id, or by enough of it to be unique: {unique_prefix(ids[0], ids)} "
+        "is the newest."
+    )
+
+
+def unique_prefix(identity: str, among: list[str]) -> str:
+    """The shortest beginning of an id that no other of these ids starts with."""
+    others = [other for other in among if other != identity]
+    for length in range(1, len(identity) + 1):
+        if not any(other.startswith(identity[:length]) for other in others):
+            return identity[:length]
+    return identity
+
+
+def age(created: str, now: dt.datetime | None = None) -> str:
+    """How long ago an ISO time was, in the largest whole unit: '40 s ago', '3 h ago', '2 d ago'."""
+    then = dt.datetime.fromisoformat(created)
+    seconds = max(0, int(((now or dt.datetime.now(dt.UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
 
 
 def existing(
@@ -458,13 +497,34 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
     )
     if rows:
         return rows[0]["job_id"]
-    # A movie or poster carries its job id in its metadata, even after re-encoding or editing.
-    from drivestats.movie.encode import embedded_job_id
+    # A movie, poster, chart or Parquet file carries its job id inside, even after editing.
+    from drivestats import provenance
 
-    embedded = embedded_job_id(resolved) if resolved.suffix.lower() in (".png", ".mp4") else None
-    if embedded:
-        return embedded
+    embedded = provenance.read(resolved)
+    if embedded and embedded.get("job"):
+        return str(embedded["job"])
     raise DrivestatsError(f"no job in {workspace.home} made a file with the sha256 of {path}")
+
+
+def jobs_of_file(workspace: Workspace, path: Path) -> list[str]:
+    """The jobs that made a file: its maker, or each import whose days a store month holds."""
+    resolved = path.resolve()
+    if resolved.is_file() and resolved.is_relative_to(workspace.store.resolve()):
+        held = catalog.query(
+            workspace,
+            "select job_id, min(day) as first from days where file = ? group by job_id"
+            " order by first",
+            (workspace.relative(resolved),),
+        )
+        if held:
+            return [row["job_id"] for row in held]
+    if resolved.is_file() and resolved.suffix.lower() == ".parquet":
+        from drivestats import provenance
+
+        said = provenance.read(resolved) or {}
+        if "days" in said and isinstance(said["days"], dict):  # a store month of several imports
+            return list(dict.fromkeys(entry["job"] for entry in said["days"].values()))
+    return [job_of_file(workspace, path)]
 
 
 def lineage(workspace: Workspace, identity: str, seen: set[str] | None = None) -> dict[str, Any]:

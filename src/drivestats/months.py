@@ -28,8 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from drivestats import provenance
+
 ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
-METADATA_KEY = b"drivestats"
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
 STATISTICS = ["date", "serial_number", "model", "model_clean", "vendor", "failure"]
@@ -142,7 +143,7 @@ def _writer(path: Path, schema: pa.Schema, metadata: str) -> pq.ParquetWriter:
     numbers = {f.name: "DELTA_BINARY_PACKED" for f in schema if pa.types.is_integer(f.type)}
     return pq.ParquetWriter(
         path,
-        schema.with_metadata({METADATA_KEY: metadata}),
+        schema.with_metadata({provenance.PARQUET_KEY: metadata}),
         use_dictionary=text,
         column_encoding=numbers,
         write_statistics=[name for name in STATISTICS if name in schema.names],
@@ -230,12 +231,3 @@ def rows_of(path: Path, days: Iterable[str] | None = None) -> Iterator[pa.Table]
             group = group.filter(pc.is_in(group.column("date"), value_set=wanted))
         if group.num_rows:
             yield group.replace_schema_metadata(None)
-
-
-def file_metadata(path: Path) -> dict[str, Any] | None:
-    """The drivestats provenance in a Parquet file's footer, if any."""
-    metadata = pq.read_schema(path).metadata or {}
-    if METADATA_KEY not in metadata:
-        return None
-    value: dict[str, Any] = json.loads(metadata[METADATA_KEY])
-    return value

@@ -561,7 +561,9 @@ def afr_axis_top(afr: Sequence[float | None], high: Sequence[float | None]) -> f
     return min(max(highs), max(2.5 * max(rates), 2.0))
 
 
-def afr_chart(table: AfrTable, folder: Path, stem: str = "afr", panels: int = 12) -> list[Path]:
+def afr_chart(
+    table: AfrTable, folder: Path, job_id: str, stem: str = "afr", panels: int = 12
+) -> list[Path]:
     """Small multiples of AFR per period with its interval: all models first, then the largest."""
     from drivestats import charts
 
@@ -606,7 +608,7 @@ def afr_chart(table: AfrTable, folder: Path, stem: str = "afr", panels: int = 12
     figure.suptitle(
         f"Annualized failure rate per {table.by or 'period'} with 95% exact Poisson interval ({shown})"
     )
-    return charts.save_figure(figure, folder, stem)
+    return charts.save_figure(figure, folder, stem, job_id)
 
 
 # --- the afr stage -------------------------------------------------------------
@@ -685,7 +687,7 @@ def _build_afr(context: jobs.JobContext) -> None:
     write_json(table.rows, context.dir / "afr.json")
     write_csv(table.left_out, LEFT_OUT_COLUMNS, context.dir / "left_out.csv")
     if table.by:
-        afr_chart(table, context.dir)
+        afr_chart(table, context.dir, context.id)
     context.rows.update({"afr": len(table.rows), "left_out": len(table.left_out)})
     context.notes.update(table.notes)
 
@@ -894,7 +896,7 @@ def survival_table(
 
 
 def survival_chart(
-    curves: Sequence[SurvivalCurve], folder: Path, stem: str = "survival"
+    curves: Sequence[SurvivalCurve], folder: Path, job_id: str, stem: str = "survival"
 ) -> list[Path]:
     """Kaplan-Meier curves with 95% bands, one line per model, in years and percent."""
     from drivestats import charts
@@ -908,7 +910,7 @@ def survival_chart(
     axes.set_xlim(left=0)
     axes.legend(loc="lower left", fontsize=8, frameon=False)
     axes.set_title("Kaplan-Meier survival per model, 95% interval")
-    return charts.save_figure(figure, folder, stem)
+    return charts.save_figure(figure, folder, stem, job_id)
 
 
 def _build_survival(context: jobs.JobContext) -> None:
@@ -920,7 +922,7 @@ def _build_survival(context: jobs.JobContext) -> None:
     write_csv(rows, SURVIVAL_COLUMNS, context.dir / "survival.csv")
     write_json(rows, context.dir / "survival.json")
     write_json([asdict(c) for c in curves], context.dir / "curves.json")
-    survival_chart(curves, context.dir)
+    survival_chart(curves, context.dir, context.id)
     context.rows["survival"] = len(rows)
     default = chosen == default_survival_models(models)
     context.notes.update({"models": chosen, "method": SURVIVAL_METHOD, "default_models": default})

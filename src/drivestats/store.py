@@ -151,12 +151,11 @@ def _build_import(context: jobs.JobContext) -> None:
     done_bytes = total_rows = 0
     month: str | None = None
     writer: months.MonthWriter | None = None
-    provenance = {
-        "stage": "import",
-        "job": context.id,
-        "source": next(iter(context.inputs)),
-        "source_sha256": next(iter(context.inputs.values())),
-    }
+    from drivestats.provenance import parquet_provenance
+
+    provenance = parquet_provenance(
+        context.id, IMPORT.name, IMPORT.code_fingerprint()["sha256"], sources=dict(context.inputs)
+    )
     # The next member is decompressed (zlib releases the GIL) while this one is converted.
     try:
         with ThreadPoolExecutor(max_workers=1) as fetcher:
@@ -665,7 +664,7 @@ def _publication(
             )
             sha256, size = outputs[f"months/{month}.parquet"]["sha256"], output.stat().st_size
         else:
-            merged = _merged_month(workspace, month, output, kept, held)
+            merged = _merged_month(workspace, month, output, kept, held, job, source, digest)
             month_entries.append(
                 {"month": month, "file": file, "merged": workspace.relative(merged)}
             )
@@ -716,18 +715,40 @@ def _publication(
 
 
 def _merged_month(
-    workspace: Workspace, month: str, new_file: Path, kept: list[str], held: dict[str, Any]
+    workspace: Workspace,
+    month: str,
+    new_file: Path,
+    kept: list[str],
+    held: dict[str, Any],
+    job: jobs.JobResult,
+    source: Path,
+    digest: str,
 ) -> Path:
-    """A month file of the new import's days and the days the store keeps from other sources."""
+    """A month file of the new import's days and the days the store keeps from other sources.
+
+    Its footer names, day by day, the import job and the source (with its sha256) it holds.
+    """
     from drivestats import months
 
     target = workspace.month_file(month)
     target.parent.mkdir(parents=True, exist_ok=True)
     merged = target.with_name(f".{target.name}.merge")
-    provenance = {"stage": "store-merge", "month": month}
-    writer = months.MonthWriter(
-        merged, {**provenance, "kept_days_jobs": {d: held[d]["job_id"] for d in kept}}
-    )
+    names = {
+        row["sha256"]: row["path"] for row in catalog.query(workspace, "select * from sources")
+    }
+    days = {
+        day: {
+            "job": held[day]["job_id"],
+            "source": Path(names.get(held[day]["source_sha256"], "?")).name,
+            "source_sha256": held[day]["source_sha256"],
+        }
+        for day in kept
+    }
+    new_days = job.manifest["notes"]["days"]
+    for day in new_days:
+        days[day] = {"job": job.id, "source": source.name, "source_sha256": digest}
+    provenance = {"stage": "store-merge", "month": month, "days": dict(sorted(days.items()))}
+    writer = months.MonthWriter(merged, provenance)
     try:
         by_file: dict[str, list[str]] = {}
         for day in kept:

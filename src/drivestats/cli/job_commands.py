@@ -44,25 +44,73 @@ def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_for
 @click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON.")
 @pass_workspace
 def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bool) -> None:
-    """Show the lineage of a job, or of a file a job made, down to the raw input files.
+    """Show the lineage of a job, or of a file a job made, down to the source zips.
 
-    TARGET is a job id (or a unique prefix), a file anywhere, or a path inside the
-    workspace such as results/afr-lifetime.csv, from whatever directory.
+    TARGET is a job id (or a unique prefix), a file anywhere (found by the job id written
+    inside it, or by its sha256), or a path inside the workspace such as
+    results/afr-lifetime.csv, from whatever directory. A store month file holding days of
+    several imports shows each. --json prints the tree (a list of trees for several).
     """
     from drivestats import jobs
+    from drivestats.errors import DrivestatsError
 
     path = Path(target)
     if not path.exists() and (workspace.home / path).exists():
         path = workspace.home / path  # results/..., jobs/..., store/...: from any directory
-    identity = jobs.job_of_file(workspace, path) if path.exists() else target
-    tree = jobs.lineage(workspace, identity)
+    identities = jobs.jobs_of_file(workspace, path) if path.exists() else [target]
+    try:
+        trees = [jobs.lineage(workspace, identity) for identity in identities]
+    except DrivestatsError:
+        if not path.exists():
+            raise
+        _show_carried(workspace, path, as_json)  # made elsewhere: what the file says of itself
+        return
     if as_json:
-        click.echo(json.dumps(tree, indent=2))
+        click.echo(json.dumps(trees[0] if len(trees) == 1 else trees, indent=2))
         return
     from rich.tree import Tree
 
-    root = Tree(_label(tree))
-    _grow(root, tree, file_limit)
+    if len(trees) > 1:
+        console().print(f"{path.name} holds days of {len(trees)} imports:")
+    for tree in trees:
+        root = Tree(_label(tree))
+        _grow(root, tree, file_limit)
+        console().print(root)
+
+
+def _show_carried(workspace: Workspace, path: Path, as_json: bool) -> None:
+    """The provenance a file carries, for a file whose jobs this workspace does not hold."""
+    from drivestats import provenance
+    from drivestats.errors import DrivestatsError
+
+    said = provenance.read(path)
+    if not said:
+        raise DrivestatsError(f"no job in {workspace.home} made {path}, and it names none")
+    if as_json:
+        click.echo(json.dumps({"file": str(path), "carries": said}, indent=2))
+        return
+    from rich.tree import Tree
+
+    if said.get("job"):
+        made = f"made by job {said['job']}, which {workspace.home} does not hold"
+    else:
+        made = f"a store month merged from imports that {workspace.home} does not hold"
+    root = Tree(f"[bold]{path.name}[/]: {made}")
+    for key in ("stage", "code_sha256", "month", "inputs_sha256"):
+        if key in said:
+            root.add(f"{key}: {said[key]}")
+    for name, digest in said.get("sources", {}).items():
+        root.add(f"[green]{name}[/]  sha256 {digest}")
+    if isinstance(said.get("days"), dict):
+        by_source: dict[tuple[str, str], list[str]] = {}
+        for day, entry in said["days"].items():
+            by_source.setdefault((entry["source"], entry["source_sha256"]), []).append(day)
+        for (name, digest), days in by_source.items():
+            span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            root.add(f"[green]{name}[/]  sha256 {digest}  ({span})")
+    elif said.get("days"):
+        first, last, count = said["days"]
+        root.add(f"days: {first} to {last} ({count:,} days)")
     console().print(root)
 
 

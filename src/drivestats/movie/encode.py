@@ -5,13 +5,12 @@ between. Every flag that could make the bytes depend on the machine is pinned
 (encoder threads, bitexact muxing, no creation time), so the same frames give
 the same file, which is what lets `drivestats verify` re-make a movie job.
 The id of the job that made a file is written into it (mp4 comment tag, PNG
-text chunk) so `drivestats show FILE` can name its maker.
+text chunk; drivestats.provenance reads them) so `drivestats show FILE` can name its maker.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,12 +20,12 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from drivestats import provenance
 from drivestats.errors import DrivestatsError
 
 PRESET = "veryfast"
 CRF = 18
 X264_THREADS = 1  # fixed: x264's output depends on its thread count; workers give parallelism
-PNG_JOB_KEY = "drivestats-job"
 _PIPE_BYTES = 1 << 20
 _BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
 
@@ -177,23 +176,10 @@ def concat(segments: list[Path], path: Path, comment: str) -> None:
 def png_bytes(frame: np.ndarray, job_id: str) -> bytes:
     """A frame as PNG with the making job's id in a text chunk."""
     info = PngInfo()
-    info.add_text(PNG_JOB_KEY, job_id)
+    info.add_text(provenance.JOB_KEY, job_id)
     buffer = io.BytesIO()
     Image.fromarray(frame).save(buffer, format="PNG", pnginfo=info, compress_level=6)
     return buffer.getvalue()
-
-
-def embedded_job_id(path: Path) -> str | None:
-    """The job id written into a PNG or mp4 made here, or None."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head.startswith(b"\x89PNG"):
-        with Image.open(path) as image:
-            return image.text.get(PNG_JOB_KEY)  # type: ignore[attr-defined]
-    command = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
-    done = subprocess.run([*command, "-f", "ffmetadata", "-"], capture_output=True, text=True)
-    match = re.search(r"^comment=(.+)$", done.stdout, re.MULTILINE)
-    return match.group(1).strip() if match else None
 
 
 def _quoted(path: Path) -> str:
