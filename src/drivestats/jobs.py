@@ -369,11 +369,11 @@ def sweep_abandoned(folder: Path, pattern: str) -> None:
             pid = int(leftover.name.split("-")[-2])
         except (ValueError, IndexError):
             continue
-        if not _alive(pid):
+        if not process_alive(pid):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -24,6 +24,7 @@ COMMANDS = {
     "jobs": "job_commands:jobs_command",
     "show": "job_commands:show_command",
     "verify": "job_commands:verify_command",
+    "gc": "job_commands:gc_command",
     "movie": "movie_commands:movie_command",
     "frame": "movie_commands:frame_command",
     "afr": "rate_commands:afr_command",

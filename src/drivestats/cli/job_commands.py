@@ -182,3 +182,62 @@ def verify_command(workspace: Workspace, job: str, shallow: bool) -> None:
             f"[red]differs:[/] {target.id} could not be re-made identically{rendered}"
         )
         sys.exit(1)
+
+
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also keep the newest N jobs of each stage (and what they were made from).",
+)
+@format_option
+@pass_workspace
+def gc_command(workspace: Workspace, dry_run: bool, keep: int, output_format: str) -> None:
+    """Remove the jobs nothing needs: not linked from results/, not holding store days,
+    not upstream of a kept job. Safe to interrupt; run it when no other command is running.
+    """
+    from drivestats.cleanup import collect
+
+    found = collect(workspace, keep=keep, dry_run=dry_run)
+    rows = [
+        {"stage": stage, "jobs": count, "size": _size(size)}
+        for stage, (count, size) in sorted(found.by_stage.items())
+    ]
+    if found.leftovers:
+        size = found.freed_bytes - sum(size for _, size in found.by_stage.values())
+        rows.append(
+            {"stage": "(left by killed runs)", "jobs": len(found.leftovers), "size": _size(size)}
+        )
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "dry_run": dry_run,
+                    "removed": found.removed,
+                    "kept": found.kept,
+                    "leftovers": [workspace.relative(p) for p in found.leftovers],
+                    "freed_bytes": found.freed_bytes,
+                },
+                indent=2,
+            )
+        )
+        return
+    if rows:
+        print_rows(rows, output_format, title="would remove" if dry_run else "removed")
+    removed = len(found.removed)
+    console().print(
+        f"{removed:,} job{'' if removed == 1 else 's'} "
+        f"{'to remove' if dry_run else 'removed'}, {len(found.kept):,} kept; "
+        f"{'would free' if dry_run else 'freed'} {_size(found.freed_bytes)}"
+        + (" (--dry-run: nothing was removed)" if dry_run else "")
+    )
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} bytes"
