@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL = {"127.0.0.1", "localhost"}
-PAGES = ["/", "/rates", "/fleet", "/jobs", "/sources"]
+PAGES = ["/", "/rates", "/fleet", "/jobs", "/log", "/sources"]
 # Every URL any page of these tests asked for; the last test checks them all.
 REQUESTED: list[str] = []
 
@@ -233,3 +233,18 @@ def test_every_movie_is_listed_playable_and_its_controls_leave_the_picture_clear
         })"""
     )
     assert playing and page.inner_text("#play") == "Pause"
+
+
+def test_the_log_lists_the_demo_run_and_links_its_jobs(page: Any, board: str) -> None:
+    runs = fetched_json(board + "/log.json")["runs"]
+    demo = [run for run in runs if run["command"] and " demo" in run["command"]]
+    assert demo and demo[-1]["made"], runs
+    made = {job["id"] for group in demo[-1]["made"] for job in group["jobs"]}
+    page.goto(board + "/log")
+    row = page.locator("#runs tbody tr", has_text="demo").last
+    for summary in row.locator("summary").all():  # stages with many jobs open on a click
+        summary.click()
+    assert row.locator("a.job").count() == len(made)
+    row.locator("a.job").last.click()
+    page.wait_for_url("**/jobs/*")
+    assert page.url.rsplit("/", 1)[-1] in made

@@ -63,7 +63,17 @@ create table if not exists job_outputs (
     primary key (job_id, name)
 );
 create index if not exists job_outputs_by_hash on job_outputs(sha256);
+create table if not exists runs (
+    id text primary key,
+    command text not null,
+    started text not null,
+    seconds real not null,
+    cpu_seconds real not null,
+    exit_code integer not null
+);
 """
+# Columns added since a catalog was first made: (table, column, declaration).
+ADDED_COLUMNS = [("job_runs", "run_id", "text")]
 
 
 @contextmanager
@@ -76,6 +86,10 @@ def connect(workspace: Workspace) -> Iterator[sqlite3.Connection]:
         connection.execute("pragma journal_mode=wal")
         connection.execute("pragma synchronous=normal")
         connection.executescript(SCHEMA)
+        for table, column, declaration in ADDED_COLUMNS:
+            held = {row[1] for row in connection.execute(f"pragma table_info({table})")}
+            if column not in held:
+                connection.execute(f"alter table {table} add column {column} {declaration}")
         with connection:
             yield connection
     finally:

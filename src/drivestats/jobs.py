@@ -26,11 +26,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from drivestats import __version__, catalog
+from drivestats import __version__, catalog, history
 from drivestats.errors import DrivestatsError
 from drivestats.workspace import Workspace
 
 MANIFEST = "job.json"
+# Workspaces this process recorded job uses in: `drivestats log` lists its run there.
+RECORDED_IN: set[Path] = set()
 
 
 class JobNotMade(DrivestatsError):
@@ -410,8 +412,10 @@ def _record(workspace: Workspace, manifest: dict[str, Any], folder: Path, reused
             [(manifest["id"], o["name"], o["sha256"], o["size"]) for o in manifest["outputs"]],
         )
         connection.execute(
-            "insert into job_runs values (?, ?, ?)", (manifest["id"], now, int(reused))
+            "insert into job_runs (job_id, at, reused, run_id) values (?, ?, ?, ?)",
+            (manifest["id"], now, int(reused), os.environ.get(history.RUN_VARIABLE)),
         )
+    RECORDED_IN.add(workspace.home)
 
 
 @cache

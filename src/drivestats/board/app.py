@@ -191,6 +191,12 @@ def _job(board: views.Board, request: Request) -> dict[str, Any]:
     return views.job_page(board, request.path_params["identity"], all_files)
 
 
+def _log(board: views.Board, request: Request) -> dict[str, Any]:
+    from drivestats.board.runs import runs_page
+
+    return runs_page(board, query_int(request, "page", 1))
+
+
 def _sources(board: views.Board, request: Request) -> dict[str, Any]:
     return views.sources_page(board)
 
@@ -339,6 +345,7 @@ def create_app(workspace: Workspace, allowed_hosts: Sequence[str] = LOCAL_HOSTS)
         *view_routes("/jobs", "/jobs.json", _jobs, "jobs.html"),
         *view_routes("/jobs/{identity}", "/jobs/{identity}.json", _job, "job.html"),
         *view_routes("/sources", "/sources.json", _sources, "sources.html"),
+        *view_routes("/log", "/log.json", _log, "log.html"),
         Route("/files/{path:path}", workspace_file, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("drivestats.board", "static")]), name="static"),
     ]

@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-from drivestats import __version__
+from drivestats import __version__, history
 from drivestats.cli.common import home_option
 from drivestats.errors import DrivestatsError
 
@@ -25,6 +25,7 @@ COMMANDS = {
     "show": "job_commands:show_command",
     "verify": "job_commands:verify_command",
     "gc": "job_commands:gc_command",
+    "log": "job_commands:log_command",
     "movie": "movie_commands:movie_command",
     "frame": "movie_commands:frame_command",
     "afr": "rate_commands:afr_command",
@@ -57,13 +58,29 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr, None)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["drivestats.argv"] = list(args)  # the command as typed, for the log
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        run = history.start(ctx.meta.get("drivestats.argv", []))
+        exit_code = 1
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            exit_code = 0
+            return result
+        except SystemExit as stop:
+            exit_code = stop.code if isinstance(stop.code, int) else 1
+            raise
+        except click.exceptions.Exit as stop:
+            exit_code = stop.exit_code
+            raise
         except DrivestatsError as error:
             raise click.ClickException(str(error)) from None
         except OSError as error:
             raise click.ClickException(os_error_message(error)) from None
+        finally:
+            history.finish(run, exit_code)
 
 
 def os_error_message(error: OSError) -> str:

@@ -241,3 +241,41 @@ def _size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:,.1f} {unit}"
     return f"{size} bytes"
+
+
+@click.command("log")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many runs (0: all).")
+@format_option
+@pass_workspace
+def log_command(workspace: Workspace, limit: int, output_format: str) -> None:
+    """The history of runs, newest first: when, the command, the jobs it made and reused,
+    wall and CPU seconds. A run killed before its end shows as interrupted.
+    """
+    from drivestats import history
+
+    listed = history.runs(workspace, limit or None)
+    if output_format == "json":
+        click.echo(history.as_json(listed))
+        return
+    rows = [
+        {
+            "started": run["started"].replace("T", " ").split("+")[0],
+            "command": run["command"] or "(interrupted)",
+            "made": _by_stage(run["made"]),
+            "reused": _by_stage(run["reused"]),
+            "seconds": run["seconds"],
+            "cpu": run["cpu_seconds"],
+            "exit": run["exit_code"],
+        }
+        for run in listed
+    ]
+    print_rows(rows, output_format, title=f"runs in {workspace.home}, newest first")
+
+
+def _by_stage(ids: list[str]) -> str:
+    """'3 movie-segment, 1 movie' for a list of job ids."""
+    counts: dict[str, int] = {}
+    for identity in ids:
+        stage = identity.rsplit("-", 1)[0]
+        counts[stage] = counts.get(stage, 0) + 1
+    return ", ".join(f"{n} {stage}" for stage, n in counts.items())
