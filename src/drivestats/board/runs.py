@@ -23,8 +23,8 @@ def runs_page(board: Board, page: int = 1) -> dict[str, Any]:
         groups: dict[str, list[dict[str, Any]]] = {}
         for identity in ids:
             # A job removed by gc since keeps its name here, without a link.
-            job = {**job_link(identity), "removed": identity not in held}
-            groups.setdefault(job["stage"], []).append(job)
+            link = job_link(identity)
+            groups.setdefault(link["stage"], []).append({**link, "removed": identity not in held})
         return [{"stage": stage, "jobs": listed} for stage, listed in groups.items()]
 
     return {
