@@ -71,10 +71,12 @@ def test_a_run_killed_before_its_end_shows_as_interrupted(tmp_path: Path) -> Non
     catalog = home / "catalog.sqlite"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if catalog.exists():
-            with sqlite3.connect(catalog) as db:
+        try:
+            with sqlite3.connect(f"{catalog.as_uri()}?mode=ro", uri=True) as db:
                 if db.execute("select count(*) from job_runs").fetchone()[0] >= 3:
                     break
+        except sqlite3.OperationalError:
+            pass  # no catalog yet, or no tables in it yet
         time.sleep(0.01)
     assert process.poll() is None, "the import ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)

@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import shlex
+import sqlite3
 import sys
 import time
 import uuid
@@ -71,8 +72,11 @@ def finish(run: Run, exit_code: int) -> None:
         exit_code,
     )
     for home in sorted(jobs.RECORDED_IN):
-        with catalog.connect(Workspace(home)) as connection:
-            connection.execute("insert or replace into runs values (?, ?, ?, ?, ?, ?)", row)
+        try:
+            with catalog.connect(Workspace(home)) as connection:
+                connection.execute("insert or replace into runs values (?, ?, ?, ?, ?, ?)", row)
+        except (sqlite3.Error, OSError):
+            pass  # the log is a record, never a reason to fail a command (a full disk, say)
 
 
 def runs(workspace: Any, limit: int | None = None) -> list[dict[str, Any]]:

@@ -320,7 +320,13 @@ def _build(
         id=identity,
         hints=dict(hints or {}),
     )
-    stage.build(context)
+    try:
+        stage.build(context)
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        # Arrow's writers say "No space left on device" without a file: name the job's folder.
+        raise OSError(error.errno, os.strerror(error.errno), str(folder)) from error
     outputs = [
         {
             "name": path.relative_to(folder).as_posix(),

@@ -348,8 +348,11 @@ def store_lock(
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:
+            handle.write(str(os.getpid()))  # for the message of a second import that waits
+            handle.flush()
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(workspace.store_lock)) from None
         try:
             _roll_forward(workspace)
             yield

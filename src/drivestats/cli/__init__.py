@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import sqlite3
 
 import click
 
@@ -79,8 +80,21 @@ class LazyGroup(click.Group):
             raise click.ClickException(str(error)) from None
         except OSError as error:
             raise click.ClickException(os_error_message(error)) from None
+        except sqlite3.OperationalError as error:
+            raise click.ClickException(catalog_error_message(ctx, error)) from None
         finally:
             history.finish(run, exit_code)
+
+
+def catalog_error_message(ctx: click.Context, error: sqlite3.OperationalError) -> str:
+    """One line for the catalog's errors; a full disk reads as it does for any other file."""
+    from drivestats.workspace import Workspace
+
+    catalog = Workspace.resolve(ctx.obj).catalog
+    text = str(error)
+    if "full" in text or "disk I/O" in text:
+        return os_error_message(OSError(errno.ENOSPC, text, str(catalog)))
+    return f"{catalog}: {text}"
 
 
 def os_error_message(error: OSError) -> str:

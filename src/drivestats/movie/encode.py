@@ -10,6 +10,7 @@ text chunk; drivestats.provenance reads them) so `drivestats show FILE` can name
 
 from __future__ import annotations
 
+import errno
 import io
 import subprocess
 import tempfile
@@ -124,7 +125,7 @@ class Encoder:
         message = self._errors.read().decode(errors="replace").strip()
         self._errors.close()
         if code != 0:
-            raise DrivestatsError(f"ffmpeg failed ({code}) writing {self.path}: {message[-500:]}")
+            raise _failure(self.path, message, f"ffmpeg failed ({code}) writing {self.path}")
 
     def abort(self) -> None:
         """Stop ffmpeg without finishing the file."""
@@ -170,7 +171,14 @@ def concat(segments: list[Path], path: Path, comment: str) -> None:
         ]
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise DrivestatsError(f"ffmpeg could not join segments into {path}: {done.stderr[-500:]}")
+        raise _failure(path, done.stderr, f"ffmpeg could not join segments into {path}")
+
+
+def _failure(path: Path, message: str, what: str) -> Exception:
+    """ffmpeg's failure as the error a user can act on: a full disk is an OSError like others."""
+    if "No space left on device" in message:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+    return DrivestatsError(f"{what}: {message.strip()[-500:]}")
 
 
 def png_bytes(frame: np.ndarray, job_id: str) -> bytes:
