@@ -16,11 +16,11 @@ HEAVY = ("pyarrow", "duckdb", "matplotlib", "scipy", "lifelines", "pandas", "num
 
 RUN_AND_LIST = """
 import json, sys
-from drivestats.cli import cli
+from drivestats.cli import main
 watched = json.loads(sys.argv[2])
 sys.argv = ["drivestats", *json.loads(sys.argv[1])]
 try:
-    cli()
+    main()
 except SystemExit as leaving:
     code = leaving.code
 else:
@@ -76,3 +76,25 @@ def test_a_reused_demo_imports_no_heavy_library(tmp_path: Path) -> None:
     report = json.loads(finished.stderr.strip().splitlines()[-1])
     assert report["code"] in (0, None), finished.stderr
     assert report["heavy"] == [], f"a reused demo imported {report['heavy']}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["afr", "--period", "2013-04-10..2013-04-12", "--by", "quarter"],
+        ["survival", "--models", "ST4000DM000"],
+    ],
+    ids=" ".join,
+)
+def test_a_new_table_from_made_fleet_tables_never_imports_pandas(
+    made: Path, command: list[str]
+) -> None:
+    """pyarrow imports pandas (0.6 s) on any conversion from Python values unless kept out."""
+    finished = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST, json.dumps(["--home", str(made), *command]),
+         json.dumps(["pandas", "pyarrow"])],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    report = json.loads(finished.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), finished.stderr
+    assert report["heavy"] == ["pyarrow"], finished.stderr  # the table was made, without pandas

@@ -119,6 +119,9 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def main() -> None:
+    from drivestats.pandas_free import keep_pandas_out
+
+    keep_pandas_out()
     cli(prog_name="drivestats")
 
 

@@ -649,6 +649,9 @@ def _run_segments(
 
 
 def _start_worker(progress: Any, parent: int) -> None:
+    from drivestats.pandas_free import keep_pandas_out
+
+    keep_pandas_out()
     global _frame_listener
     _frame_listener = progress.put
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
