@@ -82,7 +82,7 @@ def test_a_reused_demo_imports_no_heavy_library(tmp_path: Path) -> None:
     "command",
     [
         ["afr", "--period", "2013-04-10..2013-04-12", "--by", "quarter"],
-        ["survival", "--models", "ST4000DM000"],
+        ["survival", "--models", "ST3000DM001"],
     ],
     ids=" ".join,
 )
