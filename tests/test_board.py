@@ -168,7 +168,7 @@ def test_the_table_computed_for_a_page_is_the_afr_jobs_table(
     computed = get_json(client, "/rates.json?period=2013Q3")
     assert computed["afr"]["job"] is None
     # What `drivestats afr --period 2013Q3` makes, the same call the CLI makes.
-    job = rates.afr(Workspace.resolve(home), period="2013Q3")
+    job = rates.afr_job(Workspace.resolve(home), period="2013Q3")
     assert not job.reused
     table = rates.read_rows(job, "afr.json")
     assert computed["afr"]["rows"] == [r for r in table if r["model"] != rates.ALL_MODELS]
@@ -575,7 +575,7 @@ def test_stale_fleet_tables_say_where_they_stop(board_home: Path, tmp_path: Path
         assert '<p class="notice"' in text and "<code>drivestats afr</code>" in text, page
     assert '<p class="notice"' not in board_of(board_home).get("/rates").text
     # Once made again, the pages are up to date.
-    rates.afr(Workspace.resolve(home), period="lifetime")
+    rates.afr_job(Workspace.resolve(home), period="lifetime")
     assert get_json(client, "/rates.json")["stale"] is None
     assert get_json(client, "/fleet.json")["figures"]["last_day"] == new_day
 
@@ -595,7 +595,7 @@ def test_imported_days_without_figures_say_what_to_run(tmp_path: Path) -> None:
     assert get_json(client, "/rates.json")["empty"] is True
     assert snapshot(home) == before
     # The fleet tables and the lifetime table made; no quarterly table, no survival curves.
-    job = rates.afr(Workspace.resolve(home), period="lifetime")
+    job = rates.afr_job(Workspace.resolve(home), period="lifetime")
     data = get_json(client, "/rates.json")
     assert data["empty"] is False and data["afr"]["job"]["id"] == job.id
     assert data["trend"]["job"] is None

@@ -62,9 +62,9 @@ def samples_workspace(home: Path) -> None:
     workspace = Workspace.resolve(home).ensure()
     assert not import_sources(workspace, sample_files()).failed
     fleet_job = fleet.fleet_tables(workspace)
-    rates.afr(workspace, period="lifetime")
-    rates.afr(workspace, period="lifetime", by="quarter")
-    rates.survival(workspace)
+    rates.afr_job(workspace, period="lifetime")
+    rates.afr_job(workspace, period="lifetime", by="quarter")
+    rates.survival_job(workspace)
     render_movie(workspace)
     render_poster(workspace, fleet_job.manifest["parameters"]["until"])
 

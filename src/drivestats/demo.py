@@ -143,7 +143,7 @@ def run_demo(
     from drivestats import rates
 
     started = time.perf_counter()
-    lifetime = rates.afr(workspace, period="lifetime")
+    lifetime = rates.afr_job(workspace, period="lifetime")
     rates.publish(workspace, lifetime)
     record(
         "failure rates (lifetime)",
@@ -153,7 +153,7 @@ def run_demo(
         lifetime.reused,
     )
     started = time.perf_counter()
-    quarterly = rates.afr(workspace, period="lifetime", by="quarter")
+    quarterly = rates.afr_job(workspace, period="lifetime", by="quarter")
     rates.publish(workspace, quarterly)
     record(
         "failure rates by quarter",
@@ -163,7 +163,7 @@ def run_demo(
         quarterly.reused,
     )
     started = time.perf_counter()
-    survival = rates.survival(workspace)
+    survival = rates.survival_job(workspace)
     rates.publish(workspace, survival)
     record("survival", started, survival, _published(workspace, survival), survival.reused)
 

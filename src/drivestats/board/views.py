@@ -5,7 +5,7 @@ import's journal forward or creates a file; the catalog is opened read-only.
 Views read the catalog, job manifests and the fleet tables, never the store's month files.
 Derived numbers come from jobs that ``drivestats demo``, ``drivestats afr`` or
 ``drivestats survival`` made, looked up with ``reuse_only`` (``fleet.fleet_tables``,
-``rates.afr``, ``rates.survival``), so a page's figures carry a job id. When the
+``rates.afr_job``, ``rates.survival_job``), so a page's figures carry a job id. When the
 store has changed since the fleet tables were made, the pages show the newest
 fleet tables there are and say where they stop. An AFR table nobody made is
 computed in memory with the same functions as the afr stage and marked as such;
@@ -207,7 +207,7 @@ class Board:
             ("afr", fleet.job.id, period, by),
             lambda _: _made_from(
                 fleet,
-                lambda: rates.afr(
+                lambda: rates.afr_job(
                     self.workspace, period=period, until=until, by=by, reuse_only=True
                 ),
             ),
@@ -219,7 +219,7 @@ class Board:
         return self._looked_up(
             ("survival", fleet.job.id),
             lambda _: _made_from(
-                fleet, lambda: rates.survival(self.workspace, until=until, reuse_only=True)
+                fleet, lambda: rates.survival_job(self.workspace, until=until, reuse_only=True)
             ),
         )
 
@@ -528,7 +528,7 @@ def afr_command(period: str, by: str | None = None) -> str:
 def computed_afr(folder: str, period: rates.Period, by: str | None = None) -> rates.AfrTable:
     """The AFR table the afr stage makes from a fleet-tables folder, computed here, not saved.
 
-    The same reads and the same call as rates._build_afr with the CLI's defaults
+    The same reads and the same call as the afr stage's build with the CLI's defaults
     (Backblaze's rule, boot drives left out), so the rows and notes are those of the job.
     """
     import pyarrow.parquet as pq

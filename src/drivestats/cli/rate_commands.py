@@ -109,7 +109,7 @@ def afr_command(
     """Annualized failure rates per model as Backblaze computes them, with 95% intervals."""
     from drivestats import rates
 
-    job = rates.afr(
+    job = rates.afr_job(
         workspace, period, until, by, min_drives, min_drive_days, include_boot, dedupe=dedupe
     )
     rows = rates.read_rows(job, "afr.json")
@@ -145,7 +145,7 @@ def survival_command(
     from drivestats import rates
 
     chosen = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    job = rates.survival(workspace, chosen, until)
+    job = rates.survival_job(workspace, chosen, until)
     rows = rates.read_rows(job, "survival.json")
     title = "Kaplan-Meier survival, 95% intervals (empty: not followed that long / not reached)"
     if output_format == "table":

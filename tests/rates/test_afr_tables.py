@@ -355,7 +355,7 @@ def test_real_samples_default_rule_keeps_models_with_45_drives_on_the_last_day(s
     assert total["drive_days"] == sum(drive_days[m] for m in expected)
     assert total["failures"] == sum(failures[m] for m in expected)
     # The rule and what it left out are in the job's notes (stdout stays pure JSON).
-    job = rates.afr(Workspace(sample_home), "2013Q2")
+    job = rates.afr_job(Workspace(sample_home), "2013Q2")
     notes = job.manifest["notes"]
     assert job.reused
     assert "at least 45 drives" in notes["rules"][0]
@@ -377,8 +377,8 @@ def test_cli_table_prints_the_rule_and_publishes_results(sample_home):
 
 def test_afr_tables_are_jobs_reused_and_verifiable(sample_home, tmp_path):
     workspace = Workspace(sample_home)
-    first = rates.afr(workspace, "lifetime", by="quarter")
-    again = rates.afr(workspace, "lifetime", by="quarter")
+    first = rates.afr_job(workspace, "lifetime", by="quarter")
+    again = rates.afr_job(workspace, "lifetime", by="quarter")
     assert again.id == first.id and again.reused
     assert {"afr.csv", "afr.json", "afr.png", "afr.svg", "left_out.csv"} <= set(first.outputs)
     assert jobs.verify(workspace, first.id)["identical"]
@@ -395,12 +395,12 @@ def test_until_gives_the_same_job_after_later_days_are_imported(home):
     files = sample_files()
     assert run_cli(home, "import", *map(str, files[:4])).exit_code == 0
     workspace = Workspace(home)
-    before = rates.afr(workspace, "lifetime", until="2013-04-13")
+    before = rates.afr_job(workspace, "lifetime", until="2013-04-13")
     assert before.manifest["parameters"]["end"] == "2013-04-13"
     assert run_cli(home, "import", *map(str, files[4:6])).exit_code == 0
-    after = rates.afr(workspace, "lifetime", until="2013-04-13")
+    after = rates.afr_job(workspace, "lifetime", until="2013-04-13")
     assert after.id == before.id and after.reused
-    assert rates.afr(workspace, "lifetime").id != before.id
+    assert rates.afr_job(workspace, "lifetime").id != before.id
 
 
 def test_cli_errors_are_one_clear_line(sample_home):

@@ -113,7 +113,7 @@ def test_survival_is_a_job_with_a_reproducible_chart(home):
     assert result.exit_code == 0, result.output
     assert "ST3000DM001" in result.stdout and "(made)" in result.stderr
     workspace = Workspace(home)
-    job = rates.survival(workspace, ["ST3000DM001", "Hitachi HDS722020ALA330"])
+    job = rates.survival_job(workspace, ["ST3000DM001", "Hitachi HDS722020ALA330"])
     assert job.reused
     assert {"survival.csv", "survival.json", "survival.png", "survival.svg"} <= set(job.outputs)
     assert jobs.verify(workspace, job.id)["identical"]
