@@ -60,7 +60,16 @@ def _synth_params(params: dict[str, Any]):  # type: ignore[no-untyped-def]
 SYNTHETIC_ZIPS = jobs.Stage(
     Workspace(Path()).demo_zips.name,  # the folder the store knows as the demo's
     _build_synthetic_zips,
-    ("drivestats.demo", "drivestats.backblaze.synth", "drivestats.backblaze.format"),
+    (
+        "drivestats.demo",
+        "drivestats.backblaze.synth.dates",
+        "drivestats.backblaze.synth.models",
+        "drivestats.backblaze.synth.smart",
+        "drivestats.backblaze.synth.simulation",
+        "drivestats.backblaze.synth.days",
+        "drivestats.backblaze.synth.packaging",
+        "drivestats.backblaze.format",
+    ),
 )
 
 
