@@ -192,9 +192,7 @@ def _job(board: views.Board, request: Request) -> dict[str, Any]:
 
 
 def _log(board: views.Board, request: Request) -> dict[str, Any]:
-    from drivestats.board.runs import runs_page
-
-    return runs_page(board, query_int(request, "page", 1))
+    return views.runs_page(board, query_int(request, "page", 1))
 
 
 def _sources(board: views.Board, request: Request) -> dict[str, Any]:

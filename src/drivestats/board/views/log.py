@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from drivestats import catalog, history
-from drivestats.board.views import Board, job_link
+from drivestats.board.views.common import Board, job_link
 
 RUNS_PER_PAGE = 50
 
