@@ -140,7 +140,11 @@ def run_demo(
     imported = [o for o in report.outcomes if o.status == "imported"]
     rows = sum(o.rows for o in report.outcomes)
     record(
-        "import", started, None, f"{len(archives)} zips, {rows:,} rows into store/", not imported
+        "import",
+        started,
+        None,
+        f"{len(archives):,} zip{'' if len(archives) == 1 else 's'}, {rows:,} rows into store/",
+        not imported,
     )
 
     from drivestats.fleet import fleet_tables

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from drivestats.cli.common import console, workspace_passer
+from drivestats.cli.common import console, counted, workspace_passer
 from drivestats.workspace import Workspace, demo_home
 
 
@@ -51,18 +51,23 @@ def demo_command(
 
         def on_step(step: DemoStep) -> None:
             verb = "reused" if step.reused else "made"
-            bar.console.print(
+            # On stdout with the summary, so that redirected output keeps its order; on a
+            # terminal the live progress bar (stderr) shows these lines above itself.
+            out.print(
                 f"[green]✓[/] {step.name:<25} {verb:<6} {step.seconds:5.1f} s  {step.job_id or ''}"
             )
-            bar.console.print(f"  [dim]→ {step.result}[/]", soft_wrap=True)
+            out.print(f"  [dim]→ {step.result}[/]", soft_wrap=True)
 
         options = DemoOptions(start=start, end=end, scale=scale, seed=seed, movie=not no_movie)
         steps = run_demo(workspace, options, on_step=on_step, on_frames=on_frames)
     reused = sum(step.reused for step in steps)
     out.print(
-        f"demo done in {time.perf_counter() - began:.1f} s: {len(steps)} steps, {reused} reused."
+        f"demo done in {time.perf_counter() - began:.1f} s: {counted(len(steps), 'step')}, "
+        f"{reused} reused."
     )
     out.print(f"Results are in {workspace.results}")
+    # Every later command names this workspace the same way, so the README's tour works as printed.
+    out.print(f"Go on in this workspace:  export DRIVESTATS_HOME={workspace.home}")
     out.print(
-        f"Browse them:  drivestats --home {workspace.home} board   (then open http://127.0.0.1:8520)"
+        "then:  drivestats board   (and open http://127.0.0.1:8520),  drivestats afr --by quarter"
     )

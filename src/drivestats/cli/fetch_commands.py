@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from drivestats.backblaze.fetch import BASE_URL, FetchReport
-from drivestats.cli.common import pass_workspace, progress
+from drivestats.cli.common import counted, pass_workspace, progress
 from drivestats.workspace import Workspace
 
 base_url_option = click.option(
@@ -77,7 +77,8 @@ def update_command(workspace: Workspace, base_url: str, quiet: bool) -> None:
     for outcome in report.outcomes:
         if outcome.status == "imported":
             click.echo(
-                f"imported {Path(outcome.path).name}: {outcome.days} days, {outcome.rows:,} rows"
+                f"imported {Path(outcome.path).name}: {counted(outcome.days, 'day')}, "
+                f"{counted(outcome.rows, 'row')}"
             )
         elif outcome.status == "failed":
             click.echo(f"error: {outcome.error}", err=True)

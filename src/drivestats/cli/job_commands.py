@@ -24,6 +24,13 @@ def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_for
 
     rows = [row for row in recent_jobs(workspace) if stage is None or row["stage"] == stage]
     rows = rows[:limit] if limit else rows
+    if not rows and output_format == "table":
+        what = f"no {stage} jobs" if stage else "no jobs"
+        console().print(
+            f"{what} in {workspace.home} yet: `drivestats import` and the commands after it "
+            "make them (or `drivestats demo`, in a workspace of its own)"
+        )
+        return
     for row in rows:
         row["parameters"] = short_parameters(json.loads(row["parameters"]))
         row["created"] = row["created"].replace("T", " ").split("+")[0]
@@ -42,8 +49,13 @@ def jobs_command(workspace: Workspace, stage: str | None, limit: int, output_for
     help="Input files shown per job (0: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the lineage as JSON.")
+@click.option(
+    "--all", "expand_all", is_flag=True, help="Show every upstream job, not one line per stage."
+)
 @pass_workspace
-def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bool) -> None:
+def show_command(
+    workspace: Workspace, target: str, file_limit: int, as_json: bool, expand_all: bool
+) -> None:
     """Show the lineage of a job, or of a file a job made, down to the source zips.
 
     TARGET is a job id (or a unique prefix), a file anywhere (found by the job id written
@@ -54,9 +66,7 @@ def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bo
     from drivestats import jobs
     from drivestats.errors import DrivestatsError
 
-    path = Path(target)
-    if not path.exists() and (workspace.home / path).exists():
-        path = workspace.home / path  # results/..., jobs/..., store/...: from any directory
+    path = _workspace_path(workspace, target)
     identities = jobs.jobs_of_file(workspace, path) if path.exists() else [target]
     try:
         trees = [jobs.lineage(workspace, identity) for identity in identities]
@@ -74,8 +84,16 @@ def show_command(workspace: Workspace, target: str, file_limit: int, as_json: bo
         console().print(f"{path.name} holds days of {len(trees)} imports:")
     for tree in trees:
         root = Tree(_label(tree))
-        _grow(root, tree, file_limit)
+        _grow(root, tree, file_limit, expand_all)
         console().print(root)
+
+
+def _workspace_path(workspace: Workspace, target: str) -> Path:
+    """A path as given, or inside the workspace (results/..., jobs/...) from any directory."""
+    path = Path(target)
+    if not path.exists() and (workspace.home / path).exists():
+        return workspace.home / path
+    return path
 
 
 def _show_carried(workspace: Workspace, path: Path, as_json: bool) -> None:
@@ -123,7 +141,11 @@ def _label(node: dict[str, Any]) -> str:
     return f"[bold]{node['id']}[/]  {parameters}\n[dim]outputs: {shown}[/]"
 
 
-def _grow(branch: Any, node: dict[str, Any], file_limit: int) -> None:
+# More upstream jobs of one stage than this are shown as one line (without --all).
+FOLDED_JOBS = 3
+
+
+def _grow(branch: Any, node: dict[str, Any], file_limit: int, expand_all: bool = False) -> None:
     if node.get("repeated"):
         branch.add("[dim](its inputs are shown above)[/]")
         return
@@ -132,8 +154,25 @@ def _grow(branch: Any, node: dict[str, Any], file_limit: int) -> None:
         branch.add(f"[green]{entry['name']}[/]  sha256 {entry['sha256']}")
     if file_limit and len(files) > file_limit:
         branch.add(f"[dim]… {len(files) - file_limit} more input files (--files 0 lists all)[/]")
+    by_stage: dict[str, list[dict[str, Any]]] = {}
     for parent in node["upstream"]:
-        _grow(branch.add(_label(parent)), parent, file_limit)
+        by_stage.setdefault(parent["stage"], []).append(parent)
+    for stage, parents in by_stage.items():
+        if expand_all or len(parents) <= FOLDED_JOBS:
+            for parent in parents:
+                _grow(branch.add(_label(parent)), parent, file_limit, expand_all)
+            continue
+        # Many jobs of one stage (a partial per month, a segment per stretch of days): one
+        # line for them, then what they were made from, each once.
+        folded = branch.add(f"[bold]{len(parents)} {stage} jobs[/] [dim](--all shows each)[/]")
+        below = {
+            grandparent["id"]: grandparent
+            for parent in parents
+            for grandparent in parent["upstream"]
+            if not grandparent.get("repeated")
+        }
+        for grandparent in below.values():
+            _grow(folded.add(_label(grandparent)), grandparent, file_limit, expand_all)
 
 
 @click.command("verify")
@@ -147,11 +186,14 @@ def _grow(branch: Any, node: dict[str, Any], file_limit: int) -> None:
 def verify_command(workspace: Workspace, job: str, shallow: bool) -> None:
     """Re-make a job in a scratch folder and compare output hashes; exit 0 only if identical.
 
-    A movie is re-made from its frames: every segment re-rendered and re-encoded.
+    JOB is a job id (or a unique prefix), or a file a job made, such as
+    results/afr-lifetime.csv. A movie is re-made from its frames: every segment
+    re-rendered and re-encoded.
     """
-    from drivestats.jobs import load, verify
+    from drivestats.jobs import job_of_file, load, verify
 
-    target = load(workspace, job)
+    path = _workspace_path(workspace, job)
+    target = load(workspace, job_of_file(workspace, path) if path.exists() else job)
     frames = 0
     if target.manifest["stage"] == "movie" and not shallow:
         from drivestats.cli.common import frame_reporter, progress
@@ -254,17 +296,20 @@ def log_command(workspace: Workspace, limit: int, output_format: str) -> None:
     from drivestats import history
 
     listed = history.runs(workspace, limit or None)
+    if not listed and output_format == "table":
+        console().print(f"no runs recorded in {workspace.home} yet")
+        return
     if output_format == "json":
         click.echo(history.as_json(listed))
         return
     rows = [
         {
             "started": run["started"].replace("T", " ").split("+")[0],
-            "command": run["command"] or "(interrupted)",
+            "command": (run["command"] or "(interrupted)").removeprefix("drivestats "),
             "made": _by_stage(run["made"]),
             "reused": _by_stage(run["reused"]),
             "seconds": run["seconds"],
-            "cpu": run["cpu_seconds"],
+            "cpu seconds": run["cpu_seconds"],
             "exit": run["exit_code"],
         }
         for run in listed
@@ -273,9 +318,9 @@ def log_command(workspace: Workspace, limit: int, output_format: str) -> None:
 
 
 def _by_stage(ids: list[str]) -> str:
-    """'3 movie-segment, 1 movie' for a list of job ids."""
+    """'movie-segment ×3, movie' for a list of job ids: stages, and how many of each."""
     counts: dict[str, int] = {}
     for identity in ids:
         stage = identity.rsplit("-", 1)[0]
         counts[stage] = counts.get(stage, 0) + 1
-    return ", ".join(f"{n} {stage}" for stage, n in counts.items())
+    return ", ".join(stage if n == 1 else f"{stage} ×{n}" for stage, n in counts.items())

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from drivestats.cli.common import frame_reporter, pass_workspace, progress
+from drivestats.cli.common import counted, frame_reporter, pass_workspace, progress
 from drivestats.errors import DrivestatsError
 
 
@@ -104,7 +104,7 @@ def _look(size: str, fps: int | None, layout_file: str | None, watermark: str, c
     type=click.Path(file_okay=False),
     help="Also write every frame as a PNG into this folder.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_workspace
 def movie_command(
     workspace: Any,
@@ -161,7 +161,7 @@ def movie_command(
     click.echo(
         f"Job {result.job.id} ({state}): {result.frames:,} frames at {rate} fps{chosen}, "
         f"{result.frames / rate:.1f} s; "
-        f"{result.segments_made} segments rendered, {result.segments_reused} reused",
+        f"{counted(result.segments_made, 'segment')} rendered, {result.segments_reused} reused",
         err=True,
     )
     click.echo(workspace.relative(result.link.parent) + "/" + result.link.name)

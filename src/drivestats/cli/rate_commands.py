@@ -72,9 +72,8 @@ def _report(job: Any, links: list[str], caption: str | None = None) -> None:
 @click.command("afr")
 @click.option(
     "--period",
-    default="latest",
-    show_default=True,
-    help="2021Q2, 2021, lifetime, latest (the last quarter with data) or 2020-01-01..2020-06-30.",
+    help="2021Q2, 2021, lifetime, latest (the last quarter with data) or 2020-01-01..2020-06-30 "
+    "[default: latest; with --by, lifetime: the trend over every stored day].",
 )
 @click.option("--until", metavar="DATE", help="Use only data up to this day (YYYY-MM-DD).")
 @click.option("--min-drives", type=click.IntRange(min=0), help="Override: at least N drives.")
@@ -96,7 +95,7 @@ def _report(job: Any, links: list[str], caption: str | None = None) -> None:
 @pass_workspace
 def afr_command(
     workspace: Any,
-    period: str,
+    period: str | None,
     until: str | None,
     min_drives: int | None,
     min_drive_days: int | None,
@@ -108,6 +107,8 @@ def afr_command(
 ) -> None:
     """Annualized failure rates per model as Backblaze computes them, with 95% intervals."""
     from drivestats import rates
+
+    period = period or ("lifetime" if by else "latest")
 
     job = rates.afr_job(
         workspace, period, until, by, min_drives, min_drive_days, include_boot, dedupe=dedupe

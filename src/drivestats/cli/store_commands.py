@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from drivestats.cli.common import console, format_option, pass_workspace, print_rows
+from drivestats.cli.common import console, counted, format_option, pass_workspace, print_rows
 from drivestats.workspace import Workspace
 
 
@@ -76,7 +76,7 @@ def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, q
     if len(rows) > 1:
         rows.append(
             {
-                "source": f"{len(rows)} sources",
+                "source": counted(len(rows), "source"),
                 "status": ", ".join(f"{n} {s}" for s, n in _counts(report.outcomes).items()),
                 **{k: sum(r[k] for r in rows) for k in ("days", "rows", "failures", "seconds")},
             }
@@ -85,7 +85,7 @@ def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, q
     if report.failed:
         imported = sum(o.status != "failed" for o in report.outcomes)
         console(stderr=True).print(
-            f"[red]{len(report.failed)} of {len(report.outcomes)} sources not imported[/]; "
+            f"[red]{len(report.failed)} of {counted(len(report.outcomes), 'source')} not imported[/]; "
             f"{imported} imported or already present. Nothing of a failed source was stored."
         )
         sys.exit(1)
@@ -121,5 +121,11 @@ def sources_command(workspace: Workspace, output_format: str) -> None:
         }
         for s in sources(workspace)
     ]
+    if not rows and output_format == "table":
+        console().print(
+            f"nothing imported into {workspace.home} yet: `drivestats import FILES` (zips, "
+            "daily CSVs or folders), or `drivestats fetch` then `import` to download them"
+        )
+        return
     columns = ["file", "sha256", "first_day", "last_day", "days", "in_store", "rows", "columns"]
     print_rows(rows, output_format, columns=None if output_format == "json" else columns)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from drivestats.cli.common import console, pass_workspace, progress
+from drivestats.cli.common import console, counted, pass_workspace, progress
 from drivestats.workspace import Workspace
 
 DAY = click.DateTime(["%Y-%m-%d"])
@@ -21,7 +21,7 @@ DAY = click.DateTime(["%Y-%m-%d"])
     "--scale", type=float, default=0.05, show_default=True, help="Share of the real fleet."
 )
 @click.option("--seed", type=int, default=2013, show_default=True, help="Seed of the simulation.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_workspace
 def synth_command(
     workspace: Workspace,
@@ -48,6 +48,7 @@ def synth_command(
 
         summary = write_fleet(outdir, params, on_progress=advance)
     console().print(
-        f"{summary.rows:,} rows over {summary.days:,} days in {len(summary.zips)} zips; "
+        f"{counted(summary.rows, 'row')} over {counted(summary.days, 'day')} in "
+        f"{counted(len(summary.zips), 'zip')}; "
         f"truth in {summary.truth}"
     )
