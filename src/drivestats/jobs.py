@@ -488,16 +488,9 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
         pass
     if not resolved.is_file():
         raise DrivestatsError(f"{path} is neither a job id nor a file")
-    if resolved.is_relative_to(workspace.store.resolve()):
-        # A store file holds days of the imports named in the catalog: the one with most days.
-        held = catalog.query(
-            workspace,
-            "select job_id, count(*) as n from days where file = ? group by job_id"
-            " order by n desc, job_id",
-            (workspace.relative(resolved),),
-        )
-        if held:
-            return held[0]["job_id"]
+    held = _imports_holding(workspace, resolved)
+    if held:  # a store file holds days of the imports named in the catalog: the one with most
+        return max(held, key=lambda row: (row["days"], row["job_id"]))["job_id"]
     digest = file_sha256(resolved)
     rows = catalog.query(
         workspace,
@@ -516,18 +509,24 @@ def job_of_file(workspace: Workspace, path: Path) -> str:
     raise DrivestatsError(f"no job in {workspace.home} made a file with the sha256 of {path}")
 
 
+def _imports_holding(workspace: Workspace, resolved: Path) -> list[dict[str, Any]]:
+    """For a file of the store: the import jobs whose days it holds, by their first day."""
+    if not resolved.is_relative_to(workspace.store.resolve()):
+        return []
+    return catalog.query(
+        workspace,
+        "select job_id, count(*) as days, min(day) as first from days where file = ?"
+        " group by job_id order by first, job_id",
+        (workspace.relative(resolved),),
+    )
+
+
 def jobs_of_file(workspace: Workspace, path: Path) -> list[str]:
     """The jobs that made a file: its maker, or each import whose days a store month holds."""
     resolved = path.resolve()
-    if resolved.is_file() and resolved.is_relative_to(workspace.store.resolve()):
-        held = catalog.query(
-            workspace,
-            "select job_id, min(day) as first from days where file = ? group by job_id"
-            " order by first",
-            (workspace.relative(resolved),),
-        )
-        if held:
-            return [row["job_id"] for row in held]
+    held = _imports_holding(workspace, resolved) if resolved.is_file() else []
+    if held:
+        return [row["job_id"] for row in held]
     if resolved.is_file() and resolved.suffix.lower() == ".parquet":
         from drivestats import provenance
 
