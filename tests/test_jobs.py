@@ -383,6 +383,10 @@ def test_show_traces_copies_of_store_files_and_charts(samples, home, tmp_path):
     assert "does not hold" in said
     assert f"{first.name} sha256 {_sha256(first)} (2013-04-10 to 2013-04-12)" in said
     assert f"{later.name} sha256 {_sha256(later)} (2013-04-13 to 2013-04-14)" in said
+    import pyarrow.parquet as pq
+
+    footer = json.loads(pq.read_schema(merged).metadata[b"drivestats"])
+    assert sorted(footer["days"]) == [f"2013-04-{d}" for d in range(10, 15)]  # its own days
 
     # A chart, edited after the fact (its sha256 no longer in the catalog), by its job id.
     assert run_cli(home, "afr", "--period", "lifetime", "--by", "quarter").exit_code == 0

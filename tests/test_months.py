@@ -63,16 +63,21 @@ def test_row_groups_are_sorted_by_drive_then_date_and_bytes_repeat(samples, tmp_
 
 def test_days_of_one_month_from_two_sources_are_merged_and_say_so(home, tmp_path):
     first = write_day(tmp_path / "a", "2015-03-30", CORE, ["2015-03-30,A,ST1,1,0"])
-    second = write_day(tmp_path / "b", "2015-03-31", CORE, ["2015-03-31,A,ST1,1,0"])
+    write_day(tmp_path / "b", "2015-03-31", CORE, ["2015-03-31,A,ST1,1,0"])
+    write_day(tmp_path / "b", "2015-04-01", CORE, ["2015-04-01,A,ST1,1,0"])  # the next month
+    zipped = tmp_path / "data_Q1_2015.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for day in sorted((tmp_path / "b").glob("*.csv")):
+            archive.write(day, f"data/{day.name}")
     assert run_cli(home, "import", str(first)).exit_code == 0
-    assert run_cli(home, "import", str(second)).exit_code == 0
-    (month,) = (home / "store" / "months").rglob("*.parquet")
+    assert run_cli(home, "import", str(zipped)).exit_code == 0
+    month = home / "store" / "months" / "2015" / "2015-03.parquet"
     said = provenance.read(month)
     assert said["stage"] == "store-merge"
     assert {day: entry["source"] for day, entry in said["days"].items()} == {
         "2015-03-30": first.name,
-        "2015-03-31": second.name,
-    }
+        "2015-03-31": zipped.name,
+    }  # its own days, not April's
     assert (
         said["days"]["2015-03-30"]["source_sha256"]
         == hashlib.sha256(first.read_bytes()).hexdigest()

@@ -747,9 +747,9 @@ def _merged_month(
         }
         for day in kept
     }
-    new_days = job.manifest["notes"]["days"]
-    for day in new_days:
-        days[day] = {"job": job.id, "source": source.name, "source_sha256": digest}
+    for day in job.manifest["notes"]["days"]:
+        if months.month_of(day) == month:
+            days[day] = {"job": job.id, "source": source.name, "source_sha256": digest}
     provenance = {"stage": "store-merge", "month": month, "days": dict(sorted(days.items()))}
     writer = months.MonthWriter(merged, provenance)
     try:
