@@ -138,7 +138,14 @@ def write_parquet(days: Iterable[tuple[dt.date, pa.Table]], target: Path) -> Pat
     tables = [table for _, table in days]
     schema = pa.unify_schemas([t.schema for t in tables])
     conformed = [
-        pa.table({f.name: (t.column(f.name) if f.name in t.column_names else pa.nulls(t.num_rows, f.type)) for f in schema})
+        pa.table(
+            {
+                f.name: (
+                    t.column(f.name) if f.name in t.column_names else pa.nulls(t.num_rows, f.type)
+                )
+                for f in schema
+            }
+        )
         for t in tables
     ]
     pq.write_table(pa.concat_tables(conformed), target, row_group_size=5000)

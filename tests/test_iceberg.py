@@ -28,8 +28,18 @@ from drivestats.workspace import Workspace  # noqa: E402
 
 def synth(tmp_path: Path, start: str, end: str) -> Path:
     zips = tmp_path / f"zips-{start}"
-    made = run_cli(tmp_path / "synth-home", "synth", str(zips), "--start", start, "--end", end,
-                   "--scale", "0.01", "--quiet")
+    made = run_cli(
+        tmp_path / "synth-home",
+        "synth",
+        str(zips),
+        "--start",
+        start,
+        "--end",
+        end,
+        "--scale",
+        "0.01",
+        "--quiet",
+    )
     assert made.exit_code == 0, made.output
     return zips
 
@@ -157,7 +167,9 @@ def test_a_newer_snapshot_reads_only_its_new_months(tmp_path):
 
 def test_parquet_files_import_as_their_zips_do(tmp_path):
     zips = synth(tmp_path, "2024-06-29", "2024-07-01")
-    parquet = bi.write_parquet(bi.days_of(sorted(zips.glob("*.zip"))), tmp_path / "drivestats.parquet")
+    parquet = bi.write_parquet(
+        bi.days_of(sorted(zips.glob("*.zip"))), tmp_path / "drivestats.parquet"
+    )
     home, from_zips = tmp_path / "home", tmp_path / "zip-home"
     imported = run_cli(home, "import", str(parquet))
     assert imported.exit_code == 0, imported.output
@@ -242,7 +254,9 @@ def test_the_exported_table_reads_as_the_store_and_travels_in_time(tmp_path, mon
 
     # The exported table imports back as the store it came from.
     again = tmp_path / "again"
-    round_trip = run_cli(again, "import", f"sqlite:///{home / 'iceberg' / 'catalog.db'}#drivestats.drive_days")
+    round_trip = run_cli(
+        again, "import", f"sqlite:///{home / 'iceberg' / 'catalog.db'}#drivestats.drive_days"
+    )
     assert round_trip.exit_code == 0, round_trip.output
     assert_same_rows(store_view(again), store_view(home))
 
@@ -268,6 +282,13 @@ def test_a_month_replaced_later_leaves_every_snapshot_readable(tmp_path):
     assert second.summary["deleted-data-files"] == "1" and second.summary["added-data-files"] == "1"
     _, then = read_table(home, first.snapshot_id)
     assert assert_same_rows(arrow_view(then), arrow_view(before)) == before.num_rows
-    assert Workspace(home).month_file("2024-06").stat().st_ino != Path(
-        table.scan(snapshot_id=first.snapshot_id).plan_files()[0].file.file_path.removeprefix("file://")
-    ).stat().st_ino
+    assert (
+        Workspace(home).month_file("2024-06").stat().st_ino
+        != Path(
+            table.scan(snapshot_id=first.snapshot_id)
+            .plan_files()[0]
+            .file.file_path.removeprefix("file://")
+        )
+        .stat()
+        .st_ino
+    )

@@ -529,7 +529,9 @@ def import_sources(
         sources += [s for s in found if s not in sources]
     outcomes = []
     with store_lock(workspace, on_wait=listener.note):
-        _refuse_mixing_with_the_demo(workspace, [Path(getattr(s, "text", s)) for s in sources])
+        _refuse_mixing_with_the_demo(
+            workspace, [Path(s.text) if isinstance(s, TableRef) else s for s in sources]
+        )
         for source in sources:
             if isinstance(source, TableRef):
                 from drivestats.iceberg.table_source import import_table

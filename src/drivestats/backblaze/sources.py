@@ -37,7 +37,8 @@ def sources_under(paths: list[Path]) -> list[Path]:
                     raise BadInputError(str(child), "a folder named like a data file, and empty")
             if len(found) == before:
                 raise BadInputError(
-                    str(path), "holds no Backblaze zip, no Parquet file and no daily file named YYYY-MM-DD.csv"
+                    str(path),
+                    "holds no Backblaze zip, no Parquet file and no daily file named YYYY-MM-DD.csv",
                 )
         elif path.exists():
             found.append(path)

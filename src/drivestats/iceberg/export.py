@@ -80,7 +80,9 @@ def baseline_steps(workspace: Workspace) -> list[dict[str, Any]]:
     days = catalog.query(workspace, "select * from days order by day")
     files: dict[str, dict[str, Any]] = {}
     for day in days:
-        entry = files.setdefault(day["file"], {"sha256": day["sha256"], "rows": 0, "sources": set()})
+        entry = files.setdefault(
+            day["file"], {"sha256": day["sha256"], "rows": 0, "sources": set()}
+        )
         entry["rows"] += day["rows"]
         entry["sources"].add(day["source_sha256"])
     held = {s["sha256"]: sum(1 for d in days if d["source_sha256"] == s["sha256"]) for s in sources}
@@ -97,7 +99,12 @@ def baseline_steps(workspace: Workspace) -> list[dict[str, Any]]:
         }
         everything = {name: (f["sha256"], f["rows"]) for name, f in files.items()}
         return [
-            {"id": "b0001", "source": source, "until": last, "months": pins.step_months(workspace, everything)}
+            {
+                "id": "b0001",
+                "source": source,
+                "until": last,
+                "months": pins.step_months(workspace, everything),
+            }
         ]
     steps, seen = [], set()
     for number, source in enumerate(sources, start=1):
@@ -107,7 +114,9 @@ def baseline_steps(workspace: Workspace) -> list[dict[str, Any]]:
             for name, f in files.items()
             if f["sources"] == {source["sha256"]}
         }
-        until = max((d["day"] for d in days if d["source_sha256"] in seen and d["rows"]), default=None)
+        until = max(
+            (d["day"] for d in days if d["source_sha256"] in seen and d["rows"]), default=None
+        )
         steps.append(
             {
                 "id": f"b{number:04d}",
@@ -197,7 +206,8 @@ def _done_steps(table: Any) -> set[str]:
     return {
         snapshot.summary["drivestats.step"]
         for snapshot in table.metadata.snapshots
-        if snapshot.summary is not None and "drivestats.step" in snapshot.summary.additional_properties
+        if snapshot.summary is not None
+        and "drivestats.step" in snapshot.summary.additional_properties
     }
 
 
@@ -218,7 +228,10 @@ def export_iceberg(
     with store_lock(workspace):
         if pins.exporting(workspace):
             config = pins.read_config(workspace)
-            for given, key in ((catalog_uri and redacted(catalog_uri), "catalog"), (identifier, "table")):
+            for given, key in (
+                (catalog_uri and redacted(catalog_uri), "catalog"),
+                (identifier, "table"),
+            ):
                 if given is not None and given != config[key]:
                     raise DrivestatsError(
                         f"{workspace.home} is exported to {config['table']} in {config['catalog']}; "

@@ -104,8 +104,12 @@ class Mapping:
         columns: dict[str, pa.Array] = {}
         for name, given in self.sources.items():
             arrays = [_as_array(table.column(source)) for source in given]
-            converted = [self._converted(name, source, a) for source, a in zip(given, arrays, strict=True)]
-            columns[name] = converted[0] if len(converted) == 1 else self._joined(name, given, converted)
+            converted = [
+                self._converted(name, source, a) for source, a in zip(given, arrays, strict=True)
+            ]
+            columns[name] = (
+                converted[0] if len(converted) == 1 else self._joined(name, given, converted)
+            )
         for name in ("date", "serial_number", "model", "failure"):
             column = columns[name]
             if column.null_count:
@@ -132,7 +136,9 @@ class Mapping:
                 bad = pc.and_(bad, pc.is_valid(array))
                 if pc.any(bad).as_py():
                     value = array.filter(bad)[0].as_py()
-                    raise BadInputError(self.label, f"column {source}: {value!r} is neither 0 nor 1")
+                    raise BadInputError(
+                        self.label, f"column {source}: {value!r} is neither 0 nor 1"
+                    )
                 return pc.not_equal(array, pa.scalar(0, array.type))
             if kind == "int" and text:
                 array = pc.utf8_trim_whitespace(array)
@@ -142,7 +148,8 @@ class Mapping:
             return pc.cast(array, stored)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             raise BadInputError(
-                self.label, f"column {source}: {self._first_unfit(array, stored)!r} is not a valid {stored}"
+                self.label,
+                f"column {source}: {self._first_unfit(array, stored)!r} is not a valid {stored}",
             ) from None
 
     def _bool_from_text(self, source: str, array: pa.Array) -> pa.Array:

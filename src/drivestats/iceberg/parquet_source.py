@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from drivestats import months
 from drivestats.errors import BadInputError
 from drivestats.iceberg.mapping import Mapping
 from drivestats.iceberg.monthly import write_month
@@ -71,7 +70,9 @@ def months_of_row_groups(parquet: pq.ParquetFile, mapping: Mapping) -> dict[str,
     return dict(sorted(found.items()))
 
 
-def _holding_values(parquet: pq.ParquetFile, groups: list[int], mapping: Mapping) -> set[str] | None:
+def _holding_values(
+    parquet: pq.ParquetFile, groups: list[int], mapping: Mapping
+) -> set[str] | None:
     """Stored names of the columns with a value in these row groups (None: cannot tell)."""
     leaves = {name: i for i, name in enumerate(parquet.schema.names)}
     holding: set[str] = set()
@@ -109,7 +110,10 @@ def build(context: jobs.JobContext, source: Path) -> None:
         sources=dict(context.inputs),
     )
     (context.dir / "months").mkdir()
-    sizes = [parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups)]
+    sizes = [
+        parquet.metadata.row_group(i).total_byte_size
+        for i in range(parquet.metadata.num_row_groups)
+    ]
     total = sum(sizes) or 1
     file_size = source.stat().st_size
     done = {"rows": 0, "bytes": 0}

@@ -111,7 +111,10 @@ def after_publication(workspace: Workspace, entry: dict[str, Any]) -> None:
     for month in entry["months"]:
         rows = [day for day in entry["days"] if day["file"] == month["file"]]
         files[month["file"]] = (rows[0]["sha256"], sum(day["rows"] for day in rows))
-    sequence = max([step["sequence"] for step in taken] + [read_config(workspace).get("last_sequence", 0)]) + 1
+    sequence = (
+        max([step["sequence"] for step in taken] + [read_config(workspace).get("last_sequence", 0)])
+        + 1
+    )
     step = {
         "id": f"q{sequence:08d}",
         "sequence": sequence,

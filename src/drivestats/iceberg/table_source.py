@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivestats import catalog, jobs
 from drivestats.errors import BadInputError, DrivestatsError
-from drivestats.iceberg.refs import TableRef, table_ref
+from drivestats.iceberg.refs import DEFAULT_IDENTIFIER, TableRef, table_ref
 from drivestats.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def open_table(ref: TableRef) -> Any:
             scheme = ref.uri.split(":", 1)[0].split("+", 1)[0].lower()
             kind = {"type": _SCHEMES[scheme]} if scheme in _SCHEMES else {}
             loaded = load_catalog(None, uri=ref.uri, **kind)
-        return loaded.load_table(ref.identifier)
+        return loaded.load_table(ref.identifier or DEFAULT_IDENTIFIER)
     except DrivestatsError:
         raise
     except Exception as error:  # noqa: BLE001 - any catalog's or file system's failure
@@ -138,14 +138,16 @@ def _months_of(table: Any, schema: Any, task: Any, date_id: int) -> list[str]:
     lower = (task.file.lower_bounds or {}).get(date_id)
     upper = (task.file.upper_bounds or {}).get(date_id)
     if lower is not None and upper is not None:
-        first = epoch + dt.timedelta(days=from_bytes(DateType(), lower))
-        last = epoch + dt.timedelta(days=from_bytes(DateType(), upper))
+        first = epoch + dt.timedelta(days=int(from_bytes(DateType(), lower)))
+        last = epoch + dt.timedelta(days=int(from_bytes(DateType(), upper)))
         return _months_between(first, last)
     import pyarrow.compute as pc
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
-    dates = ArrowScan(table.metadata, table.io, schema.select("date"), AlwaysTrue()).to_table([task])
+    dates = ArrowScan(table.metadata, table.io, schema.select("date"), AlwaysTrue()).to_table(
+        [task]
+    )
     values = pc.unique(dates.column(0)).to_pylist()
     return sorted({value.isoformat()[:7] for value in values if value is not None})
 
@@ -190,7 +192,9 @@ def holding_values(schema: Any, month: Month) -> set[str] | None:
     return holding
 
 
-def month_batches(table: Any, schema: Any, month: Month, progress: Progress) -> Iterator[pa.RecordBatch]:
+def month_batches(
+    table: Any, schema: Any, month: Month, progress: Progress
+) -> Iterator[pa.RecordBatch]:
     """The month's rows, file after file, batch after batch (never a whole file in memory)."""
     from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
     from pyiceberg.io.pyarrow import ArrowScan, _read_all_delete_files
@@ -199,7 +203,8 @@ def month_batches(table: Any, schema: Any, month: Month, progress: Progress) -> 
     after = (first + dt.timedelta(days=32)).replace(day=1)
     date_name = next(f.name for f in schema.fields if bb_name(f.name) == "date")
     row_filter = And(
-        GreaterThanOrEqual(date_name, first.isoformat()), LessThan(date_name, after.isoformat())
+        GreaterThanOrEqual(date_name, first.isoformat()),  # type: ignore[call-arg,arg-type]
+        LessThan(date_name, after.isoformat()),  # type: ignore[call-arg,arg-type]
     )
     scan = ArrowScan(table.metadata, table.io, schema, row_filter)
     deletes = _read_all_delete_files(table.io, month.tasks)
@@ -299,9 +304,7 @@ def _build_month(context: jobs.JobContext) -> None:
     context.rows.update(
         {"rows": sum(d["rows"] for d in days.values()), "days": len(days), "drives": len(serials)}
     )
-    context.notes.update(
-        {"days": days, "digest": month.digest, "data_files": len(month.tasks)}
-    )
+    context.notes.update({"days": days, "digest": month.digest, "data_files": len(month.tasks)})
 
 
 def _build_import_table(context: jobs.JobContext) -> None:
@@ -310,7 +313,9 @@ def _build_import_table(context: jobs.JobContext) -> None:
     days: dict[str, Any] = {}
     months: dict[str, Any] = {}
     files = []
-    for job in sorted(context.upstream_of(MONTH.name), key=lambda j: j.manifest["parameters"]["month"]):
+    for job in sorted(
+        context.upstream_of(MONTH.name), key=lambda j: j.manifest["parameters"]["month"]
+    ):
         month = job.manifest["parameters"]["month"]
         months[month] = {"digest": job.manifest["notes"]["digest"], "job": job.id}
         if not job.manifest["notes"]["days"]:
@@ -445,7 +450,12 @@ def import_table(
         total_bytes = sum(month.bytes for month in wanted)
         listener.source_started(shown, total_bytes)
         progress = Progress(listener, shown)
-        common = {"table": ref.text, "name": ref.name, "table_uuid": table_uuid, "snapshot": snapshot_id}
+        common = {
+            "table": ref.text,
+            "name": ref.name,
+            "table_uuid": table_uuid,
+            "snapshot": snapshot_id,
+        }
         month_jobs = []
         for month in wanted:
             month_jobs.append(
