@@ -9,7 +9,6 @@ here, from its files and the catalog's tables read with sqlite3, not by drivesta
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -48,15 +47,30 @@ def holding_one_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+# A child's peak resident size counts the memory of the process that forked it (Linux keeps
+# the high-water mark across exec), and pytest's grows: a small launcher forks the import.
+LAUNCHER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[2:])
+with open(sys.argv[1], "w") as report:
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=report)
+sys.exit(done.returncode)
+"""
+
+
 def run_import(home: Path, source: Path) -> tuple[int, str, int]:
     """Exit code, everything printed, and peak resident bytes of one import process."""
     log = home.parent / f"{home.name}.log"
+    peak = home.parent / f"{home.name}.rss"
     command = [sys.executable, "-m", "drivestats", "--home", str(home), "import", "--quiet"]
     with log.open("wb") as out:
-        process = subprocess.Popen([*command, str(source)], stdout=out, stderr=out)
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, log.read_text(errors="replace"), usage.ru_maxrss * 1024
+        done = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(peak), *command, str(source)],
+            stdout=out,
+            stderr=out,
+        )
+    peak_kib = int(peak.read_text())
+    return done.returncode, log.read_text(errors="replace"), peak_kib * 1024
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case.name for case in CORPUS])

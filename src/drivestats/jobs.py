@@ -112,10 +112,25 @@ class JobResult:
 
 @cache
 def _module_digest(module: str) -> str:
+    return hashlib.sha256(_module_source(module).read_bytes()).hexdigest()
+
+
+def _module_source(module: str) -> Path:
+    """The source file of a module, found without importing it or its packages.
+
+    ``find_spec`` imports a submodule's packages, and a package's ``__init__`` may import
+    heavy libraries: a reused job would then pay for them only to learn its own id.
+    """
+    top, *rest = module.split(".")
+    if top == "drivestats" and rest:
+        base = Path(__file__).resolve().parent.joinpath(*rest)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise DrivestatsError(f"stage depends on unknown module {module}")
-    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+    return Path(spec.origin)
 
 
 def code_fingerprint(modules: Iterable[str]) -> dict[str, Any]:

@@ -107,6 +107,10 @@ def _build_import(context: jobs.JobContext) -> None:
     from drivestats.backblaze import read
 
     source = _source_file(context)
+    if source.suffix.lower() == ".parquet":  # Backblaze's Parquet files (drivestats.iceberg)
+        from drivestats.iceberg import parquet_source
+
+        return parquet_source.build(context, source)
     listener: ImportListener = context.progress or SilentListener()
     members = read.members_of(source)
     latest = {member.day: member for member in members}  # a later member of the same day wins
@@ -324,6 +328,9 @@ IMPORT = jobs.Stage(
         "drivestats.backblaze.read",
         "drivestats.backblaze.sources",
         "drivestats.backblaze.format",
+        "drivestats.iceberg.mapping",
+        "drivestats.iceberg.monthly",
+        "drivestats.iceberg.parquet_source",
     ),
 )
 
@@ -487,6 +494,9 @@ def _apply(workspace: Workspace, entry: dict[str, Any]) -> None:
     for name in entry.get("obsolete", []):
         if name not in still_held:
             (workspace.home / name).unlink(missing_ok=True)
+    from drivestats.iceberg import pins  # light: a stat, unless the store is exported
+
+    pins.after_publication(workspace, entry)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -502,20 +512,33 @@ def _fsync_folder(folder: Path) -> None:
 
 def import_sources(
     workspace: Workspace,
-    paths: list[Path],
+    paths: list[Path] | list[str] | list[Path | str],
     listener: ImportListener | None = None,
     force: bool = False,
 ) -> ImportReport:
-    """Import zips, daily CSVs and folders of them; skip what is imported; one source at a time."""
+    """Import zips, daily CSVs, Parquet files, folders of them and Iceberg tables (see
+    drivestats.iceberg.refs); skip what is imported; one source at a time, in the order given."""
     from drivestats.backblaze.sources import sources_under
+    from drivestats.iceberg.refs import TableRef, table_ref
 
     listener = listener or SilentListener()
-    sources = sources_under([Path(p) for p in paths])
+    sources: list[Path | TableRef] = []
+    for given in paths:
+        table = table_ref(str(given))
+        found = [table] if table is not None else sources_under([Path(given)])
+        sources += [s for s in found if s not in sources]
     outcomes = []
     with store_lock(workspace, on_wait=listener.note):
-        _refuse_mixing_with_the_demo(workspace, sources)
+        _refuse_mixing_with_the_demo(
+            workspace, [Path(s.text) if isinstance(s, TableRef) else s for s in sources]
+        )
         for source in sources:
-            outcomes.append(_import_one(workspace, source, listener, force))
+            if isinstance(source, TableRef):
+                from drivestats.iceberg.table_source import import_table
+
+                outcomes.append(import_table(workspace, source, listener, force))
+            else:
+                outcomes.append(_import_one(workspace, source, listener, force))
     return ImportReport(outcomes)
 
 
@@ -591,7 +614,7 @@ def _import_one(
         outcome.status, outcome.error = "failed", str(error)
         outcome.seconds = time.perf_counter() - started
         return outcome
-    entry = _publication(workspace, job, source, stat, digest)
+    entry = _publication(workspace, job, str(source), stat.st_size, stat.st_mtime_ns, digest)
     outcome.replaced_days = _replaced_days(workspace, entry)
     _publish(workspace, entry)
     _fill(outcome, entry["source"])
@@ -637,7 +660,12 @@ def _fill(outcome: SourceOutcome, row: dict[str, Any]) -> None:
 
 
 def _publication(
-    workspace: Workspace, job: jobs.JobResult, source: Path, stat: os.stat_result, digest: str
+    workspace: Workspace,
+    job: jobs.JobResult,
+    source: str,
+    size: int,
+    mtime_ns: int,
+    digest: str,
 ) -> dict[str, Any]:
     """What publishing this import changes: month files, day rows, the source row.
 
@@ -695,9 +723,9 @@ def _publication(
     mine = [d for d in days if d["job_id"] == job.id]
     source_row = {
         "sha256": digest,
-        "path": str(source),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
+        "path": source,
+        "size": size,
+        "mtime_ns": mtime_ns,
         "first_day": mine[0]["day"] if mine else None,
         "last_day": mine[-1]["day"] if mine else None,
         "days": len(mine),
@@ -724,7 +752,7 @@ def _merged_month(
     kept: list[str],
     held: dict[str, Any],
     job: jobs.JobResult,
-    source: Path,
+    source: str,
     digest: str,
 ) -> Path:
     """A month file of the new import's days and the days the store keeps from other sources.
@@ -749,7 +777,7 @@ def _merged_month(
     }
     for day in job.manifest["notes"]["days"]:
         if months.month_of(day) == month:
-            days[day] = {"job": job.id, "source": source.name, "source_sha256": digest}
+            days[day] = {"job": job.id, "source": Path(source).name, "source_sha256": digest}
     provenance = {"stage": "store-merge", "month": month, "days": dict(sorted(days.items()))}
     writer = months.MonthWriter(merged, provenance)
     try:
@@ -776,7 +804,7 @@ KEEP_SHARE = 0.5
 
 
 def _refuse_shrinking_days(
-    workspace: Workspace, job: jobs.JobResult, source: Path, force: bool
+    workspace: Workspace, job: jobs.JobResult, source: Path | str, force: bool
 ) -> None:
     """A stored day is never replaced by an empty one, nor by one with most of its rows gone."""
     incoming: dict[str, dict[str, Any]] = job.manifest["notes"]["days"]

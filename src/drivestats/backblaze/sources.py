@@ -1,4 +1,5 @@
-"""Which files are Backblaze sources: zips, and daily CSVs named YYYY-MM-DD.csv, under folders.
+"""Which files are Backblaze sources: zips, Parquet files, and daily CSVs named YYYY-MM-DD.csv,
+under folders.
 
 Apart from the reader so that deciding what to import (and that it is imported
 already) needs no Arrow.
@@ -28,7 +29,7 @@ def sources_under(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             before = len(found)
             for child in sorted(path.rglob("*")):
-                wanted = child.suffix.lower() == ".zip" or is_daily_csv(child.name)
+                wanted = child.suffix.lower() in (".zip", ".parquet") or is_daily_csv(child.name)
                 if wanted and child.is_file():
                     found.append(child)
                 elif wanted and child.is_dir() and not any(child.iterdir()):
@@ -36,7 +37,8 @@ def sources_under(paths: list[Path]) -> list[Path]:
                     raise BadInputError(str(child), "a folder named like a data file, and empty")
             if len(found) == before:
                 raise BadInputError(
-                    str(path), "holds no Backblaze zip and no daily file named YYYY-MM-DD.csv"
+                    str(path),
+                    "holds no Backblaze zip, no Parquet file and no daily file named YYYY-MM-DD.csv",
                 )
         elif path.exists():
             found.append(path)

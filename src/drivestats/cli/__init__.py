@@ -32,6 +32,7 @@ COMMANDS = {
     "afr": "rate_commands:afr_command",
     "survival": "rate_commands:survival_command",
     "board": "board_commands:board_command",
+    "export": "export_commands:export_command",
     "fetch": "fetch_commands:fetch_command",
     "update": "fetch_commands:update_command",
 }

@@ -35,7 +35,7 @@ class ProgressListener:
 
 
 @click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--force",
     is_flag=True,
@@ -44,8 +44,15 @@ class ProgressListener:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_workspace
-def import_command(workspace: Workspace, paths: tuple[Path, ...], force: bool, quiet: bool) -> None:
-    """Import Backblaze zips, daily CSVs, or folders of them into the store."""
+def import_command(workspace: Workspace, paths: tuple[str, ...], force: bool, quiet: bool) -> None:
+    """Import Backblaze zips, daily CSVs, Parquet files, folders of them, or an Iceberg table.
+
+    A table is named by its metadata file (or its folder), by a PyIceberg catalog URI
+    with the table after '#' (sqlite:///catalog.db#default.drivestats), or by a catalog of
+    PyIceberg's configuration (catalog:NAME#default.drivestats); credentials and endpoints
+    come from PyIceberg's configuration (~/.pyiceberg.yaml, PYICEBERG_* variables) and are
+    never stored. Only the months the store does not hold yet are read.
+    """
     from drivestats.cli.common import progress
     from drivestats.store import import_sources
 
