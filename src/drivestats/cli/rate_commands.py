@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -90,6 +90,12 @@ def _report(job: Any, links: list[str], caption: str | None = None) -> None:
 @click.option(
     "--by", type=click.Choice(["quarter", "year"]), help="One row per model and quarter or year."
 )
+@click.option(
+    "--count-on",
+    type=click.Choice(["first", "last"]),
+    help="Override: count a model's drives on the period's first or last day with data "
+    "(default: the day Backblaze's rule for the period counts on).",
+)
 @format_option
 @click.option("--out", type=click.Path(dir_okay=False), help=_OUT_HELP)
 @pass_workspace
@@ -102,6 +108,7 @@ def afr_command(
     include_boot: bool,
     dedupe: bool,
     by: str | None,
+    count_on: Literal["first", "last"] | None,
     output_format: str,
     out: str | None,
 ) -> None:
@@ -111,7 +118,15 @@ def afr_command(
     period = period or ("lifetime" if by else "latest")
 
     job = rates.afr_job(
-        workspace, period, until, by, min_drives, min_drive_days, include_boot, dedupe=dedupe
+        workspace,
+        period,
+        until,
+        by,
+        min_drives,
+        min_drive_days,
+        include_boot,
+        dedupe=dedupe,
+        count_on=count_on,
     )
     rows = rates.read_rows(job, "afr.json")
     columns = (("period",) if by else ()) + rates.AFR_COLUMNS

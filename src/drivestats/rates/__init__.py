@@ -47,7 +47,14 @@ from drivestats.rates.periods import (
     quarter_label,
     quarter_of,
 )
-from drivestats.rates.rules import BOOT_RULE, InclusionRule, inclusion_rule, is_boot_drive
+from drivestats.rates.rule_table import RULE_TABLE, PublishedRule, published_rule
+from drivestats.rates.rules import (
+    BOOT_RULE,
+    InclusionRule,
+    inclusion_rule,
+    is_boot_drive,
+    rule_kind,
+)
 from drivestats.rates.stages import (
     AFR_STAGE,
     SURVIVAL_STAGE,
@@ -78,11 +85,13 @@ __all__ = [
     "COUNTING",
     "DAYS_PER_YEAR",
     "LEFT_OUT_COLUMNS",
+    "RULE_TABLE",
     "SURVIVAL_COLUMNS",
     "SURVIVAL_STAGE",
     "AfrTable",
     "InclusionRule",
     "Period",
+    "PublishedRule",
     "SurvivalCurve",
     "afr_chart",
     "afr_interval",
@@ -105,10 +114,12 @@ __all__ = [
     "periods_within",
     "poisson_interval",
     "publish",
+    "published_rule",
     "quarter_label",
     "quarter_of",
     "read_rows",
     "resolved_period",
+    "rule_kind",
     "survival_chart",
     "survival_job",
     "survival_link_name",

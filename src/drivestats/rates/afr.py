@@ -10,7 +10,8 @@ from drivestats.backblaze.format import vendor_of
 from drivestats.fleet import model_facts
 from drivestats.rates.intervals import afr_interval, annualized_failure_rate
 from drivestats.rates.periods import Period, periods_within
-from drivestats.rates.rules import BOOT_RULE, inclusion_rule, is_boot_drive
+from drivestats.rates.rule_table import CountOn
+from drivestats.rates.rules import BOOT_RULE, InclusionRule, inclusion_rule, is_boot_drive
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,6 +22,7 @@ AFR_COLUMNS = (
     "vendor",
     "capacity_tb",
     "drives",
+    "drives_counted",
     "drive_days",
     "failures",
     "afr",
@@ -33,6 +35,7 @@ LEFT_OUT_COLUMNS = (
     "vendor",
     "capacity_tb",
     "drives",
+    "drives_counted",
     "drive_days",
     "failures",
     "reason",
@@ -63,7 +66,12 @@ class AfrTable:
 def period_counts(
     model_days: pa.Table, periods: Sequence[Period], dedupe: bool = False
 ) -> list[dict[str, Any]]:
-    """Per period and model: drives on the period's last day with data, drive days and failures.
+    """Per period and model: drives on the period's first and last day with data, drive days
+    and failures.
+
+    ``drives`` is the count on the last day with data (``last_day``), ``first_day_drives``
+    the count on the first (``first_day``); both days are the period's, not the model's, so
+    a model absent that day has 0 drives there.
 
     Rows as Backblaze counts them, or (dedupe) each drive once a day; ``repeats`` is the
     number of rows that repeat a drive on its day, whichever way they were counted.
@@ -83,9 +91,7 @@ def period_counts(
         )
         if inside.num_rows == 0:
             continue
-        # The last day with data is the period's, not the model's: a model absent that day
-        # has 0 drives.
-        last_day = pc.max(inside["date"])
+        first_day, last_day = pc.min(inside["date"]), pc.max(inside["date"])
         if "repeats" not in inside.column_names:  # fleet tables made before repeats were kept
             zeros = pa.array([0] * inside.num_rows, pa.int64())
             inside = inside.append_column("repeats", zeros)
@@ -103,14 +109,7 @@ def period_counts(
         totals = inside.group_by("model", use_threads=False).aggregate(
             [("drives", "sum"), ("failures", "sum"), ("repeats", "sum")]
         )
-        on_last = (
-            inside.filter(pc.equal(inside["date"], last_day))
-            .group_by("model", use_threads=False)
-            .aggregate([("drives", "sum")])
-        )
-        last_drives = dict(
-            zip(on_last["model"].to_pylist(), on_last["drives_sum"].to_pylist(), strict=True)
-        )
+        first_drives, last_drives = drives_on(inside, first_day, last_day)
         for model, drive_days, failures, repeats in sorted(
             zip(
                 totals["model"].to_pylist(),
@@ -124,6 +123,8 @@ def period_counts(
                 {
                     "period": period.label,
                     "model": model,
+                    "first_day": first_day.as_py(),
+                    "first_day_drives": int(first_drives.get(model, 0)),
                     "last_day": last_day.as_py(),
                     "drives": int(last_drives.get(model, 0)),
                     "drive_days": int(drive_days),
@@ -132,6 +133,35 @@ def period_counts(
                 }
             )
     return counted
+
+
+def drives_on(
+    model_days: pa.Table, first_day: pa.Scalar, last_day: pa.Scalar
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Drives per model on two days of a model_days table (one pass over the table)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first_date, last_date = first_day.as_py(), last_day.as_py()
+    days = pa.array([first_date, last_date], pa.date32())
+    on_days = (
+        model_days.filter(pc.is_in(model_days["date"], value_set=days))
+        .group_by(["model", "date"], use_threads=False)
+        .aggregate([("drives", "sum")])
+    )
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for model, day, drives in zip(
+        on_days["model"].to_pylist(),
+        on_days["date"].to_pylist(),
+        on_days["drives_sum"].to_pylist(),
+        strict=True,
+    ):
+        if day == first_date:
+            first[model] = drives
+        if day == last_date:
+            last[model] = drives
+    return first, last
 
 
 def capacity_tb(capacity_bytes: int | None) -> float | None:
@@ -146,6 +176,7 @@ def afr_row(
     vendor: str | None,
     capacity: float | None,
     drives: int,
+    drives_counted: int,
     drive_days: int,
     failures: int,
 ) -> dict[str, Any]:
@@ -156,6 +187,7 @@ def afr_row(
         "vendor": vendor,
         "capacity_tb": capacity,
         "drives": int(drives),
+        "drives_counted": int(drives_counted),
         "drive_days": int(drive_days),
         "failures": int(failures),
         "afr": annualized_failure_rate(failures, drive_days),
@@ -173,8 +205,13 @@ def afr_table(
     min_drive_days: int | None = None,
     include_boot: bool = False,
     dedupe: bool = False,
+    count_on: CountOn | None = None,
 ) -> AfrTable:
-    """The AFR table of a period (or of each quarter or year in it) from the fleet tables."""
+    """The AFR table of a period (or of each quarter or year in it) from the fleet tables.
+
+    Each period (each part, with ``by``) takes the rule table's row for its kind and era;
+    the flags replace their part of it.
+    """
     periods = periods_within(period, by)
     facts = model_facts(models)
     counts = period_counts(model_days, periods, dedupe)
@@ -184,28 +221,32 @@ def afr_table(
 
     rows: list[dict[str, Any]] = []
     left_out: list[dict[str, Any]] = []
-    rules: list[str] = []
-    last_days: dict[str, str | None] = {}
+    applied: dict[InclusionRule, list[Period]] = {}
+    days: dict[str, dict[str, str | None]] = {"first": {}, "last": {}, "count": {}}
     for part in periods:
-        rule = inclusion_rule(part.end, min_drives, min_drive_days, include_boot)
-        if rule.describe() not in rules:
-            rules.append(rule.describe())
+        rule = inclusion_rule(part, min_drives, min_drive_days, include_boot, count_on)
+        applied.setdefault(rule, []).append(part)
         included = []
         part_counts = by_period[part.label]
-        last_days[part.label] = part_counts[0]["last_day"].isoformat() if part_counts else None
+        for which in ("first", "last"):
+            day = part_counts[0][f"{which}_day"].isoformat() if part_counts else None
+            days[which][part.label] = day
+        days["count"][part.label] = days[rule.count_on][part.label]
         for count in part_counts:
             vendor, capacity = facts.get(count["model"], (vendor_of(count["model"]), None))
+            counted = count["first_day_drives"] if rule.count_on == "first" else count["drives"]
             row = afr_row(
                 count["model"],
                 vendor,
                 capacity_tb(capacity),
                 count["drives"],
+                counted,
                 count["drive_days"],
                 count["failures"],
             )
             if not rule.include_boot and is_boot_drive(count["model"], capacity):
                 reason = "boot drive"
-            elif not rule.admits(count["drives"], count["drive_days"]):
+            elif not rule.admits(counted, count["drive_days"]):
                 reason = "below threshold"
             else:
                 included.append(row)
@@ -224,12 +265,14 @@ def afr_table(
             None,
             None,
             sum(r["drives"] for r in included),
+            sum(r["drives_counted"] for r in included),
             sum(r["drive_days"] for r in included),
             sum(r["failures"] for r in included),
         )
         for row in [*included, total]:
             rows.append({"period": part.label, **row} if by else row)
 
+    rules = [rule_line(rule, parts, days["count"], by) for rule, parts in applied.items()]
     table = AfrTable(rows, left_out, periods, rules, by)
     table.notes = {
         "period": {
@@ -237,9 +280,22 @@ def afr_table(
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             "by": by,
-            "last_day_with_data": {k: v for k, v in last_days.items()},
+            "first_day_with_data": days["first"],
+            "last_day_with_data": days["last"],
+            "count_day": days["count"],
+            "first_day_without_data": {
+                part.label: days["count"][part.label]
+                for rule, parts in applied.items()
+                for part in parts
+                if rule.count_on == "first"
+                and days["count"][part.label] not in (None, part.start.isoformat())
+            },
         },
         "rules": rules,
+        "inclusion": [
+            {**rule.facts(), "periods": [part.label for part in parts]}
+            for rule, parts in applied.items()
+        ],
         "boot_rule": None if include_boot else BOOT_RULE,
         "left_out": left_out_summary(left_out),
         "counting": DEDUPED_COUNTING if dedupe else COUNTING,
@@ -248,6 +304,27 @@ def afr_table(
         "interval": "exact Poisson (Garwood) 95% interval on the failure count, per drive year",
     }
     return table
+
+
+def rule_line(
+    rule: InclusionRule,
+    parts: Sequence[Period],
+    count_days: Mapping[str, str | None],
+    by: str | None,
+) -> str:
+    """The rule a table (or a run of its parts) applied, as a caption line without 'Rule: '.
+
+    One period: 'drive count > 100 as of 2025-07-01 and drive days > 10,000 in 2025Q3';
+    parts: '2025Q3 to 2026Q1: drive count > 100 as of each quarter's first day with data...'.
+    """
+    if by is None:
+        (part,) = parts
+        day = count_days[part.label] or f"its {rule.count_on} day with data"
+        days_in = "over the lifetime" if rule.published.kind == "lifetime" else f"in {part.label}"
+        return rule.sentence(day, days_in)
+    span = parts[0].label if len(parts) == 1 else f"{parts[0].label} to {parts[-1].label}"
+    day = f"each {by}'s {rule.count_on} day with data"
+    return f"{span}: {rule.sentence(day, f'in the {by}')}"
 
 
 def left_out_summary(left_out: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -268,6 +345,26 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
+def source_lines(inclusion: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Where each rule applied comes from, marked where the rule table's row is not quoted
+    or is ambiguous; each source once."""
+    lines: list[str] = []
+    for rule in inclusion:
+        source = rule["source"]
+        heading = f"Source of {source['rule']}" + (f" {source['marks']}" if source["marks"] else "")
+        report = "no report named" if source["report"] == "not named" else source["report"]
+        if source["standing"] == "quoted":
+            line = f'{heading}: {report}: "{source["wording"]}".'
+        else:
+            line = f"{heading}: {report}; {source['wording']}."
+        if line in lines:
+            continue
+        lines.append(line)
+        if source["ambiguity"]:
+            lines.append(f"Ambiguous: {source['ambiguity']}.")
+    return lines
+
+
 def caption_of(notes: Mapping[str, Any]) -> str:
     """The rule applied and what it left out, in words, for printing under a table."""
     period = notes["period"]
@@ -280,6 +377,12 @@ def caption_of(notes: Mapping[str, Any]) -> str:
     if last_days and max(last_days) < period["end"]:
         lines.append(f"The data ends on {max(last_days)}; the last period is partial.")
     lines += [f"Rule: {rule}." for rule in notes["rules"]]
+    lines += source_lines(notes.get("inclusion", []))
+    for label, day in notes["period"].get("first_day_without_data", {}).items():
+        lines.append(
+            f"No data on the first day of {label}: its drives are counted on {day}, "
+            "its first day with data."
+        )
     repeated = notes.get("repeated_rows", 0)
     if repeated and notes.get("dedupe"):
         lines.append(

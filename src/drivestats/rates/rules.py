@@ -1,15 +1,15 @@
-"""Which models a table includes: Backblaze's thresholds by era, boot drives, overrides."""
+"""Which models a table includes: the rule table's row for the period, boot drives, overrides."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drivestats.backblaze.format import clean_model, vendor_of
+from drivestats.rates.rule_table import Comparison, CountOn, Kind, PublishedRule, published_rule
 
 if TYPE_CHECKING:
-    pass
+    from drivestats.rates.periods import Period
 
 
 # Part-number families and words of the SSDs Backblaze uses as boot drives.
@@ -35,51 +35,121 @@ def is_boot_drive(model: str, capacity_bytes: int | None) -> bool:
     )
 
 
+def rule_kind(period: Period) -> Kind:
+    """Which rows of the rule table a period's table takes: lifetime, yearly or quarterly.
+
+    A calendar year (``2021``, a part of ``--by year``) is yearly; quarters and any other
+    range of days take the quarterly rows. A period cut by --until keeps its kind.
+    """
+    asked = period.label.split("-until-", 1)[0]
+    if asked == "lifetime":
+        return "lifetime"
+    return "yearly" if asked.isdigit() and len(asked) == 4 else "quarterly"
+
+
+# The flags that replace a part of the rule, in the order inclusion_rule takes them.
+FLAGS = ("--min-drives", "--min-drive-days", "--count-on")
+
+
+def _holds(value: int, comparison: Comparison, threshold: int) -> bool:
+    return value > threshold if comparison == ">" else value >= threshold
+
+
 @dataclass(frozen=True)
 class InclusionRule:
-    """Which models a period's table includes: at least this many drives and drive days."""
+    """The rule a table (or a part of a split table) applies: a row of the rule table,
+    with any part replaced by a flag."""
 
+    published: PublishedRule
     min_drives: int
+    drives_comparison: Comparison
     min_drive_days: int
+    drive_days_comparison: Comparison
+    count_on: CountOn
     include_boot: bool
-    name: str
+    overridden_by: tuple[str, ...] = ()
 
     def admits(self, drives: int, drive_days: int) -> bool:
-        """Whether a model with these counts in the period is large enough to include."""
-        return drives >= self.min_drives and drive_days >= self.min_drive_days
+        """Whether a model with these counts (drives on the count day) is large enough."""
+        return _holds(drives, self.drives_comparison, self.min_drives) and _holds(
+            drive_days, self.drive_days_comparison, self.min_drive_days
+        )
 
-    def describe(self) -> str:
-        """The rule in one sentence, as printed under a table and kept in the job's notes."""
-        parts = [f"at least {self.min_drives:,} drives on the period's last day"]
-        if self.min_drive_days:
-            parts.append(f"at least {self.min_drive_days:,} drive days in the period")
+    def sentence(self, count_day: str, days_in: str) -> str:
+        """The rule as Backblaze's captions read: 'drive count > 100 as of 2025-07-01 and
+        drive days > 10,000 in 2025Q3', with the flags that replaced a part named in it, and
+        the marks of a row that is not quoted or is ambiguous; then what happens to boot drives."""
+        flag = {name: f" ({name})" if name in self.overridden_by else "" for name in FLAGS}
+        count_on = f" (--count-on {self.count_on})" if flag["--count-on"] else ""
+        text = (
+            f"drive count {self.drives_comparison} {self.min_drives:,}{flag['--min-drives']} "
+            f"as of {count_day}{count_on}"
+        )
+        if self.min_drive_days or self.drive_days_comparison == ">":
+            text += (
+                f" and drive days {self.drive_days_comparison} {self.min_drive_days:,}"
+                f"{flag['--min-drive-days']} {days_in}"
+            )
+        marks = self.published.marks()
         boot = "boot drives included" if self.include_boot else "boot drives left out"
-        return f"{self.name}: {' and '.join(parts)}; {boot}"
+        return f"{text} {marks}; {boot}" if marks else f"{text}; {boot}"
 
+    def name(self) -> str:
+        """Whose rule it is: 'Backblaze's quarterly rule from 2025Q3[, overridden by ...]'."""
+        name = self.published.name()
+        return (
+            f"{name}, overridden by {', '.join(self.overridden_by)}" if self.overridden_by else name
+        )
 
-def backblaze_rule(period_end: dt.date) -> InclusionRule:
-    """Backblaze's own threshold for a period ending on this day."""
-    if period_end < dt.date(2019, 4, 1):
-        return InclusionRule(45, 0, False, "Backblaze's rule to 2019 Q1")
-    if period_end < dt.date(2024, 1, 1):
-        return InclusionRule(60, 0, False, "Backblaze's rule 2019 Q2 to 2023")
-    # "More than 100 drives and more than 10,000 drive days" written as "at least".
-    return InclusionRule(101, 10_001, False, "Backblaze's rule from 2024")
+    def facts(self) -> dict[str, Any]:
+        """The rule and its source as plain values, for a job's notes."""
+        source = self.published
+        return {
+            "name": self.name(),
+            "kind": source.kind,
+            "era": source.era(),
+            "drive_count": {
+                "comparison": self.drives_comparison,
+                "threshold": self.min_drives,
+                "counted_on": self.count_on,
+            },
+            "drive_days": {
+                "comparison": self.drive_days_comparison,
+                "threshold": self.min_drive_days,
+            },
+            "include_boot": self.include_boot,
+            "overridden_by": list(self.overridden_by),
+            "source": {
+                "rule": source.name(),
+                "report": source.report,
+                "wording": source.wording,
+                "standing": source.standing,
+                "ambiguity": source.ambiguity,
+                "marks": source.marks(),
+            },
+        }
 
 
 def inclusion_rule(
-    period_end: dt.date,
+    period: Period,
     min_drives: int | None = None,
     min_drive_days: int | None = None,
     include_boot: bool = False,
+    count_on: CountOn | None = None,
 ) -> InclusionRule:
-    """Backblaze's rule for the period, with any part replaced by an explicit flag."""
-    rule = backblaze_rule(period_end)
-    if min_drives is None and min_drive_days is None:
-        return InclusionRule(rule.min_drives, rule.min_drive_days, include_boot, rule.name)
+    """Backblaze's rule for the period's kind and era, with any part replaced by a flag.
+
+    A flag's threshold means at least that many, as its help says.
+    """
+    row = published_rule(rule_kind(period), period.end)
+    given = dict(zip(FLAGS, (min_drives, min_drive_days, count_on), strict=True))
     return InclusionRule(
-        rule.min_drives if min_drives is None else min_drives,
-        rule.min_drive_days if min_drive_days is None else min_drive_days,
-        include_boot,
-        f"{rule.name}, overridden by flags",
+        published=row,
+        min_drives=row.min_drives if min_drives is None else min_drives,
+        drives_comparison=row.drives_comparison if min_drives is None else ">=",
+        min_drive_days=row.min_drive_days if min_drive_days is None else min_drive_days,
+        drive_days_comparison=row.drive_days_comparison if min_drive_days is None else ">=",
+        count_on=row.count_on if count_on is None else count_on,
+        include_boot=include_boot,
+        overridden_by=tuple(flag for flag, value in given.items() if value is not None),
     )

@@ -14,6 +14,7 @@ from drivestats.rates.afr import AFR_COLUMNS, LEFT_OUT_COLUMNS, afr_table
 from drivestats.rates.charts import afr_chart, survival_chart
 from drivestats.rates.files import write_csv, write_json
 from drivestats.rates.periods import Period, parse_day, period_for
+from drivestats.rates.rule_table import CountOn
 from drivestats.rates.survival import (
     SURVIVAL_COLUMNS,
     SURVIVAL_METHOD,
@@ -94,6 +95,7 @@ def _build_afr(context: jobs.JobContext) -> None:
         min_drive_days=params["min_drive_days"],
         include_boot=params["include_boot"],
         dedupe=params.get("dedupe", False),
+        count_on=params.get("count_on"),
     )
     columns = (("period",) if table.by else ()) + AFR_COLUMNS
     write_csv(table.rows, columns, context.dir / "afr.csv")
@@ -113,6 +115,7 @@ AFR_STAGE = jobs.Stage(
         "drivestats.rates.afr",
         "drivestats.rates.periods",
         "drivestats.rates.rules",
+        "drivestats.rates.rule_table",
         "drivestats.rates.intervals",
         "drivestats.rates.charts",
         "drivestats.rates.files",
@@ -133,11 +136,13 @@ def afr_job(
     include_boot: bool = False,
     reuse_only: bool = False,
     dedupe: bool = False,
+    count_on: CountOn | None = None,
 ) -> jobs.JobResult:
     """The AFR table job for a period over the fleet tables (made from the store up to `until`).
 
     dedupe counts each drive once a day where a day repeats it; by default rows are counted,
-    as Backblaze does.
+    as Backblaze does. count_on ('first' or 'last') replaces the day the rule table's row
+    counts the drives on.
 
     With reuse_only nothing is written and a job not made yet raises jobs.JobNotMade.
     """
@@ -145,6 +150,8 @@ def afr_job(
         parse_day(until)
     if by not in (None, "quarter", "year"):
         raise DrivestatsError(f"cannot split a period by {by!r}; use quarter or year")
+    if count_on not in (None, "first", "last"):
+        raise DrivestatsError(f"cannot count drives on the {count_on!r} day; use first or last")
     fleet_job = _fleet_job(workspace, until, reuse_only)
     chosen = resolved_period(period, fleet_job, until)
     params = {
@@ -158,6 +165,8 @@ def afr_job(
     }
     if dedupe:  # only when asked, so that a table counted as Backblaze does keeps its id
         params["dedupe"] = True
+    if count_on is not None:  # likewise: without the flag, the parameters are as before
+        params["count_on"] = count_on
     return jobs.run(workspace, AFR_STAGE, params, upstream=[fleet_job], reuse_only=reuse_only)
 
 
