@@ -389,10 +389,10 @@ def period_chart(labels: Sequence[str], series: Sequence[dict], label: str) -> M
     """Lines over labelled periods (quarters), one group per series, with optional bands.
 
     Each series is {"name", "values"} and may add "lows" and "highs" (its interval,
-    drawn as a band when "band" is true), "dashed", "colour" and "url" (its legend
+    drawn as whiskers when "band" is true), "dashed", "colour" and "url" (its legend
     links there). A period without a value breaks the line. The axis is set by the
     estimates, not by the intervals: a quarter with few drive days has an interval
-    many times the rest, so bands are clipped at the top (the tooltips keep the numbers).
+    many times the rest, so whiskers are clipped at the top (the tooltips keep the numbers).
     """
     if not labels or not series:
         return Markup('<p class="empty">No data to draw.</p>')
@@ -412,12 +412,24 @@ def period_chart(labels: Sequence[str], series: Sequence[dict], label: str) -> M
         known = [i for i in range(count) if s["values"][i] is not None]
         lows, highs = s.get("lows"), s.get("highs")
         if s.get("band") and lows and highs:
-            for run in _runs([i for i in known if highs[i] is not None]):
-                upper = " ".join(f"{frame.x(i):.1f},{y(highs[i]):.1f}" for i in run)
-                lower = " ".join(f"{frame.x(i):.1f},{y(lows[i]):.1f}" for i in reversed(run))
+            # Whiskers, not a band: quarters are separate estimates, and a quarter with few
+            # drive days would flood a band over the whole chart. Clipped ones end in an arrow.
+            for i in known:
+                if lows[i] is None or highs[i] is None:
+                    continue
+                x, top_y, low_y = frame.x(i), y(highs[i]), y(lows[i])
+                end = (
+                    f'<path d="M{x - 4:.1f},{top_y + 6:.1f} L{x:.1f},{top_y:.1f} '
+                    f'L{x + 4:.1f},{top_y + 6:.1f}" fill="none" stroke="{colour}"/>'
+                    if highs[i] > top
+                    else f'<line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{top_y:.1f}" '
+                    f'y2="{top_y:.1f}" stroke="{colour}"/>'
+                )
                 marks.append(
-                    f'<polygon class="band" points="{upper} {lower}" fill="{colour}" '
-                    f'fill-opacity="0.15"/>'
+                    f'<g class="interval" stroke-opacity="0.55"><line x1="{x:.1f}" x2="{x:.1f}" '
+                    f'y1="{low_y:.1f}" y2="{top_y:.1f}" stroke="{colour}" stroke-width="1.5"/>'
+                    f'<line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{low_y:.1f}" y2="{low_y:.1f}" '
+                    f'stroke="{colour}"/>{end}</g>'
                 )
         dash = ' stroke-dasharray="6 4"' if s.get("dashed") else ""
         for run in _runs(known):
