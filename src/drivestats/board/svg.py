@@ -473,10 +473,13 @@ def survival_chart(series: Sequence[dict], label: str) -> Markup:
         min([*s["survival"], *(s.get("lows") or [])] if s.get("band") else s["survival"])
         for s in drawn
     )
-    # The axis starts a little below the lowest curve (or band), on a multiple of 5.
-    floor = max(0.0, math.floor((lowest - 2) / 5) * 5)
+    # The axis starts a little below the lowest curve (or band), on a tick: round steps
+    # that end at 100%.
+    step = nice_ticks(100.0 - max(0.0, lowest - 2), 5)[1]
+    floor = max(0.0, math.floor((lowest - 2) / step) * step)
     x_ticks = nice_ticks(max(longest, 0.25), 6)
-    y_ticks = [floor + t for t in nice_ticks(100.0 - floor, 5) if floor + t <= 100.0]
+    y_ticks = [100.0 - k * step for k in range(int((100.0 - floor) / step + 1e-9) + 1)][::-1]
+    floor = min(floor, y_ticks[0])
     frame = Frame(960, 320, 70, 220, 14, 30, 0.0, x_ticks[-1], floor, 100.0)
     body = _y_axis(frame, y_ticks, percent_label, label)
     colours = [s.get("colour") or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]

@@ -9,7 +9,7 @@ from drivestats.board.views.common import Board, NotFound, empty_state, job_link
 from drivestats.board.views.models import (
     EVERY_MODEL_RULE,
     FLEET_AFR,
-    _figures,
+    figures_of,
     fleet_quarters,
     known_model,
     model_row,
@@ -26,7 +26,7 @@ def compare_page(board: Board, asked: Sequence[str]) -> dict[str, Any]:
     fleet = board.fleet()
     if fleet is None:
         return {"title": "Compare models", **empty_state(board), "chosen": [], "options": []}
-    figures = _figures(fleet)
+    figures = figures_of(fleet)
     page: dict[str, Any] = {
         "title": "Compare models",
         "empty": False,

@@ -91,10 +91,13 @@ def model_figures(folder: str, lifetime: rates.Period) -> ModelFigures:
     """Every model's AFR, lifetime and per quarter, with no model left out."""
     import pyarrow.parquet as pq
 
-    every = {"min_drives": 0, "min_drive_days": 0, "include_boot": True}
     model_days, models = _model_days(folder), _models(folder)
-    whole = rates.afr_table(model_days, models, lifetime, **every)  # type: ignore[arg-type]
-    by_quarter = rates.afr_table(model_days, models, lifetime, by="quarter", **every)  # type: ignore[arg-type]
+    whole, by_quarter = (
+        rates.afr_table(
+            model_days, models, lifetime, by, min_drives=0, min_drive_days=0, include_boot=True
+        )
+        for by in (None, "quarter")
+    )
     quarters: dict[str, list[dict[str, Any]]] = {}
     for row in by_quarter.rows:
         if row["model"] != rates.ALL_MODELS:
@@ -190,7 +193,8 @@ def fleet_survival(folder: str) -> dict[str, Any]:
 # --- the pages -----------------------------------------------------------------------
 
 
-def _figures(fleet: Fleet) -> ModelFigures:
+def figures_of(fleet: Fleet) -> ModelFigures:
+    """Every model's figures over the fleet tables shown."""
     return model_figures(str(fleet.job.dir), rates.resolved_period("lifetime", fleet.job, None))
 
 
@@ -225,7 +229,7 @@ def models_index_page(board: Board, query: str = "") -> dict[str, Any]:
     fleet = board.fleet()
     if fleet is None:
         return {"title": "Models", **empty_state(board), "query": query, "models": []}
-    figures = _figures(fleet)
+    figures = figures_of(fleet)
     rows = [model_row(figures, model) for model in figures.facts]
     rows.sort(key=lambda row: (-row["drives"], row["model"]))
     for row in rows:
@@ -295,7 +299,7 @@ def model_page(board: Board, model: str) -> dict[str, Any]:
     fleet = board.fleet()
     if fleet is None:
         raise NotFound(f"no model {model!r}: no fleet tables have been made in this workspace")
-    figures = _figures(fleet)
+    figures = figures_of(fleet)
     model = known_model(figures, model)
     folder = str(fleet.job.dir)
     fleet_by_quarter, trend = fleet_quarters(board, fleet)
@@ -329,6 +333,11 @@ def model_page(board: Board, model: str) -> dict[str, Any]:
 
 def latest_poster(board: Board) -> jobs.JobResult | None:
     """The movie-frame job of the latest day (the newest of that day), if any was made."""
+    found: jobs.JobResult | None = board.remembered(("poster",), lambda: _latest_poster(board))
+    return found
+
+
+def _latest_poster(board: Board) -> jobs.JobResult | None:
     rows = catalog.query(
         board.workspace,
         "select id from jobs where stage = 'movie-frame' order by created desc, rowid desc",
@@ -444,7 +453,7 @@ def model_block_png(board: Board, model: str) -> bytes:
     fleet = board.fleet()
     if fleet is None:
         raise NotFound("no fleet tables have been made in this workspace")
-    model = known_model(_figures(fleet), model)
+    model = known_model(figures_of(fleet), model)
     poster = latest_poster(board)
     if poster is None:
         raise NotFound(f"no poster yet: `{POSTER_COMMAND}` makes one")
