@@ -128,7 +128,7 @@ def node(key: str, stage: str, detail: str = "") -> Node:
     return Node(key, stage, stage, detail or key, f"/jobs/{key}", key, job=key)
 
 
-def history_graph(months: int = 160, segments: int = 9, quarters: int = 4) -> Graph:
+def history_graph(months: int = 160, segments: int = 9, quarters: int = 5) -> Graph:
     """The lineage of a long history: zips, imports, a partial per month, fleet tables made
     quarter after quarter (each over the last ones and the new months), rates and a movie."""
     nodes: dict[str, Node] = {}
@@ -151,7 +151,8 @@ def history_graph(months: int = 160, segments: int = 9, quarters: int = 4) -> Gr
     for quarter in range(quarters):
         key = f"fleet-tables-{quarter}"
         nodes[key] = node(key, "fleet-tables")
-        new = partials if previous is None else partials[-3 * (quarters - quarter) :][:3]
+        first = months - 3 * (quarters - 1)  # the months of the first tables; then 3 a quarter
+        new = partials[:first] if previous is None else partials[first + 3 * (quarter - 1) :][:3]
         edges += [(p, key) for p in new] + ([(previous, key)] if previous else [])
         for stage in ("afr", "survival"):
             nodes[f"{stage}-{quarter}"] = node(f"{stage}-{quarter}", stage)
@@ -184,14 +185,14 @@ def test_hundreds_of_jobs_collapse_into_groups_that_expand() -> None:
     laid = lineage.laid_out(nodes, edges, age=graph.order)
     assert time.perf_counter() - started < 1.0
     groups = {n.key: n for n in nodes.values() if n.members}
-    # The first tables' 151 partials are one node; the next tables' 3 each stay apart (fewer
+    # The first tables' 148 partials are one node; the next tables' 3 each stay apart (fewer
     # than 13); the movie's 9 segments are one node.
-    assert sorted(len(g.members) for g in groups.values()) == [9, 151]
-    assert len(nodes) == len(graph.nodes) - 151 - 9 + 2
+    assert sorted(len(g.members) for g in groups.values()) == [9, 148]
+    assert len(nodes) == len(graph.nodes) - 148 - 9 + 2
     partial_group = next(g for g in groups.values() if g.stage == "fleet-partial")
-    assert partial_group.detail == "months 2013-01 to 2025-07"
+    assert partial_group.detail == "months 2013-01 to 2025-04"
     assert {(a, b) for a, b in edges if b == partial_group.key} == {
-        (f"import-{n}", partial_group.key) for n in range(51)
+        (f"import-{n}", partial_group.key) for n in range(50)
     }
     assert (partial_group.key, "fleet-tables-0") in edges
     # Readable: columns left to right in the stages' order, nothing overlapping.
@@ -213,3 +214,28 @@ def test_barycentres_untangle_crossed_columns() -> None:
     laid: dict[str, Any] = lineage.laid_out(nodes, [("a", "x"), ("b", "y")])
     where = {n["key"]: n["y"] for n in laid["nodes"]}
     assert (where["a"] < where["b"]) == (where["x"] < where["y"])
+
+
+def test_a_job_among_hundreds_shows_its_neighbours_with_many_of_a_kind_as_one() -> None:
+    graph = history_graph()
+    laid = lineage.neighbourhood_of(graph, "fleet-tables-0")
+    nodes = {n["key"]: n for n in laid["nodes"]}
+    (partials,) = [n for n in nodes.values() if n["stage"] == "fleet-partial"]
+    assert len(partials["members"]) == 148 and partials["url"] == "/lineage?expand=fleet-tables-0"
+    assert set(nodes) - {partials["key"]} == {
+        "fleet-tables-0",
+        "fleet-tables-1",
+        "afr-0",
+        "survival-0",
+    }
+    assert nodes["fleet-tables-0"]["focus"] and not nodes["afr-0"]["focus"]
+    assert {tuple(e) for e in laid["edges"]} == {
+        (partials["key"], "fleet-tables-0"),
+        ("fleet-tables-0", "fleet-tables-1"),
+        ("fleet-tables-0", "afr-0"),
+        ("fleet-tables-0", "survival-0"),
+    }
+    # Eight or fewer of a stage stay apart: the movie's nine segments are one node.
+    movie = {n["key"]: n for n in lineage.neighbourhood_of(graph, "movie-1")["nodes"]}
+    assert [len(n["members"]) for n in movie.values() if n["members"]] == [9]
+    assert len(movie) == 3  # the movie, its segments, its fleet tables

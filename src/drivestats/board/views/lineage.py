@@ -459,7 +459,12 @@ def lineage_page(board: Board, expand: list[str]) -> dict[str, Any]:
 
 def neighbourhood(board: Board, identity: str) -> dict[str, Any]:
     """A job's own graph: the job, the jobs, sources and results one step up and down."""
-    graph = graph_of(board)
+    return neighbourhood_of(graph_of(board), identity)
+
+
+def neighbourhood_of(graph: Graph, identity: str) -> dict[str, Any]:
+    """The laid-out graph of a job and its neighbours; more than NEIGHBOURS_SHOWN of one
+    stage on one side are one node."""
     if identity not in graph.nodes:
         return laid_out({}, [])
     ups = [a for a, b in graph.edges if b == identity]
