@@ -341,6 +341,7 @@ def board_pages(run: Run) -> dict:
             one_per_stage.setdefault(job.get("stage"), job.get("id"))
         pages = ["/", "/index.json", "/rates", "/rates.json", "/rates?period=lifetime"]
         pages += ["/fleet", "/fleet.json", "/jobs", "/jobs.json", "/sources", "/sources.json"]
+        pages += ["/models", "/models.json", "/lineage", "/lineage.json", "/lineage?expand=all"]
         pages += [f"/jobs/{identity}" for identity in one_per_stage.values() if identity]
         timings = {}
         for page in pages:

@@ -379,7 +379,7 @@ def test_update_fetches_what_is_missing_then_imports_only_what_is_new(
 
     mirror.files["data_2013.zip"] = backblaze_zip("2013", ["2013-04-10"])
     third = run(tmp_path, "update", "--base-url", mirror.url, "-q")
-    assert "imported data_2013.zip: 1 days, 40 rows" in third.output
+    assert "imported data_2013.zip: 1 day, 40 rows" in third.output
     assert "1 source(s) imported, 2 already imported" in third.output
 
 

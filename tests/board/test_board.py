@@ -32,7 +32,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
-PAGES = ["/", "/rates", "/fleet", "/jobs", "/sources"]
+PAGES = ["/", "/rates", "/fleet", "/jobs", "/sources", "/models", "/compare", "/lineage"]
 SECRET = "the catalog must never be served"
 
 
@@ -93,7 +93,7 @@ def test_every_page_has_html_and_the_same_dict_as_json(client: TestClient, page:
     html = client.get(page)
     assert html.status_code == 200
     assert html.headers["content-type"].startswith("text/html")
-    assert "<main>" in html.text
+    assert "<main" in html.text
     suffix = "/index.json" if page == "/" else f"{page}.json"
     assert get_json(client, suffix) == get_json(client, f"{page}?format=json")
 
@@ -491,6 +491,13 @@ def browse_everything(client: TestClient, home: Path) -> None:
     paths = [*PAGES, *(f"/rates?period={p}" for p in BROWSED_PERIODS), "/jobs?stage=afr"]
     for row in jobs.recent_jobs(Workspace.resolve(home)):
         paths += [f"/jobs/{row['id']}", f"/jobs/{row['id']}?files=all"]
+    models = [row["url"] for row in client.get("/models.json").json()["models"]]
+    paths += models + [
+        "/lineage?expand=all",
+        "/compare?model=" + "&model=".join(url.rsplit("/", 1)[1] for url in models[:3]),
+    ]
+    for url in models:  # each block cut out of the poster (or a 404 for one it lacks)
+        assert client.get(url + "/block.png").status_code in (200, 404), url
     for path in paths:
         assert client.get(path).status_code == 200, path
         twin = path + ("&" if "?" in path else "?") + "format=json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL = {"127.0.0.1", "localhost"}
-PAGES = ["/", "/rates", "/fleet", "/jobs", "/log", "/sources"]
+PAGES = ["/", "/rates", "/fleet", "/jobs", "/log", "/sources", "/models", "/lineage"]
 # Every URL any page of these tests asked for; the last test checks them all.
 REQUESTED: list[str] = []
 
@@ -180,7 +181,9 @@ def test_every_page_looks_whole_and_nothing_leaves_localhost(
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("board-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     newest_job = fetched_json(board + "/jobs.json")["jobs"][-1]["url"]
-    for path in [*PAGES, "/rates?period=2013Q2", newest_job]:
+    models = [row["url"] for row in fetched_json(board + "/models.json")["models"]]
+    compare = "/compare?" + "&".join("model=" + url.rsplit("/", 1)[1] for url in models[:3])
+    for path in [*PAGES, "/rates?period=2013Q2", newest_job, models[0], compare]:
         response = page.goto(board + path)
         assert response.status == 200, path
         page.wait_for_load_state("networkidle")
@@ -190,7 +193,7 @@ def test_every_page_looks_whole_and_nothing_leaves_localhost(
             page.wait_for_timeout(1000)
         for image in page.locator("img").all():
             assert image.evaluate("i => i.complete && i.naturalWidth > 0"), path
-        name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
+        name = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")[:60] or "home"
         page.screenshot(path=str(folder / f"{name}.png"), full_page=path != "/")
         assert (folder / f"{name}.png").stat().st_size > 10_000
     assert len(REQUESTED) > 20
@@ -251,3 +254,109 @@ def test_the_log_lists_the_demo_run_and_links_its_jobs(page: Any, board: str) ->
     row.locator("a.job").last.click()
     page.wait_for_url("**/jobs/*")
     assert page.url.rsplit("/", 1)[-1] in made
+
+
+def test_a_model_page_draws_its_charts_and_its_block(page: Any, board: str) -> None:
+    index = fetched_json(board + "/models.json")["models"]
+    top = index[0]  # the most drives
+    data = fetched_json(board + top["url"] + ".json")
+    page.goto(board + "/models")
+    page.locator(f"#models-index a[href='{top['url']}']").click()
+    page.wait_for_url(f"**{top['url']}")
+    assert page.locator("h1").inner_text().startswith(top["model"])
+    charts = page.locator("svg.chart")
+    assert charts.count() == 4
+    for index_of_chart in range(4):  # each chart has marks, not the 'No data' line
+        chart = charts.nth(index_of_chart)
+        marks = chart.locator("polyline, polygon, rect[height]")
+        assert marks.count() > 0, index_of_chart
+        box = chart.bounding_box()
+        assert box["width"] > 600 and box["height"] > 150
+    afr = charts.nth(1)
+    assert afr.locator("g.series").count() == 2  # the model and the fleet
+    points = afr.locator("g.series:not(.reference) circle")
+    assert points.count() == sum(1 for q in data["quarters"] if q["afr"] is not None)
+    block = page.locator("img#poster-block")
+    block.scroll_into_view_if_needed()
+    assert block.evaluate("i => i.complete && i.naturalWidth") == data["poster"]["block"]["width"]
+    assert page.locator("#first-day").inner_text() == top["first_day"]
+
+
+def test_the_search_box_filters_the_models_as_one_types(page: Any, board: str) -> None:
+    rows = fetched_json(board + "/models.json")["models"]
+    page.goto(board + "/models")
+    search = page.locator("#model-search")
+    visible = page.locator("#models-index tbody tr:visible")
+    assert visible.count() == len(rows)
+    word = rows[0]["vendor"].lower()
+    search.press_sequentially(word[:3], delay=30)  # as typed: each key filters
+    expected = [r["model"] for r in rows if word[:3] in r["search"]]
+    assert page.locator("#models-index tbody tr:visible td.model a").all_inner_texts() == expected
+    search.press_sequentially(word[3:] + " " + rows[0]["capacity_label"].lower(), delay=30)
+    wanted = fetched_json(board + "/models.json?q=" + f"{word}+{rows[0]['capacity_label']}")
+    expected = [r["model"] for r in wanted["models"] if r["shown"]]
+    shown = page.locator("#models-index tbody tr:visible td.model a").all_inner_texts()
+    assert shown == expected and rows[0]["model"] in shown and len(shown) < len(rows)
+    assert page.locator("[data-count-for]").inner_text() == f"{len(expected)} of {len(rows)} models"
+    search.press("Enter")  # stays on the page, the filter kept
+    assert page.url.endswith("/models")
+    search.fill("")
+    assert visible.count() == len(rows)
+    search.fill("no model is named like this")
+    assert visible.count() == 0
+
+
+def test_compare_draws_one_line_per_chosen_model(page: Any, board: str) -> None:
+    rows = fetched_json(board + "/models.json")["models"]
+    page.goto(board + "/models")
+    button = page.locator("#compare-button")
+    assert button.is_disabled()
+    boxes = page.locator("#models-index tbody input[type=checkbox]")
+    for number in range(5):
+        boxes.nth(number).check()
+    assert boxes.nth(5).is_disabled()  # five at most
+    for number in (4, 3):
+        boxes.nth(number).uncheck()
+    chosen = [row["model"] for row in rows[:3]]
+    with page.expect_navigation():
+        button.click()
+    assert "/compare?" in page.url
+    afr, survival = page.locator("svg.chart").nth(0), page.locator("svg.chart").nth(1)
+    lines = afr.locator("g.series:not(.reference)")
+    assert lines.count() == 3
+    assert [lines.nth(i).get_attribute("data-name") for i in range(3)] == chosen
+    assert afr.locator("g.series.reference").count() == 1
+    assert survival.locator("g.series polyline").count() == 3
+    legend = afr.locator("a.legend-link")
+    assert legend.count() == 3
+    legend.first.click()
+    page.wait_for_url(f"**{rows[0]['url']}")
+
+
+def test_the_lineage_graph_has_a_node_per_job_and_its_links_work(
+    page: Any, board: str, board_home: Path
+) -> None:
+    from drivestats import jobs
+    from drivestats.workspace import Workspace
+
+    made = {row["id"] for row in jobs.recent_jobs(Workspace.resolve(board_home))}
+    page.goto(board + "/lineage?expand=all")
+    nodes = page.locator("svg.lineage-graph g.node[data-job]")
+    assert {nodes.nth(i).get_attribute("data-job") for i in range(nodes.count())} == made
+    assert nodes.count() == len(made)
+    data = fetched_json(board + "/lineage.json?expand=all")
+    assert page.locator("svg.lineage-graph path.edge").count() == len(data["graph"]["edges"])
+    # Every job's node links to its page; follow one, then its graph back to a parent.
+    (fleet,) = [i for i in made if i.startswith("fleet-tables-")]
+    page.locator(f"g.node[data-job='{fleet}']").click()
+    page.wait_for_url(f"**/jobs/{fleet}")
+    own = page.locator("#neighbourhood g.node")
+    assert own.count() > 2
+    assert page.locator(f"#neighbourhood g.node[data-job='{fleet}']").count() == 1
+    parent = page.locator("#neighbourhood g.node[data-stage='fleet-partial']").first
+    parent.click()
+    page.wait_for_url("**/jobs/fleet-partial-*")
+    # Every node's link answers: jobs, sources, results.
+    for node in data["graph"]["nodes"]:
+        with urllib.request.urlopen(board + node["url"].split("#")[0], timeout=30) as response:
+            assert response.status == 200, node["url"]

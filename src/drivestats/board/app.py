@@ -100,11 +100,15 @@ def template_environment() -> Environment:
         pretty_json=lambda value: json.dumps(value, indent=2, default=str),
         commands=commands,
     )
+    environment.filters["model_url"] = views.model_url
     environment.globals.update(
         time_chart=svg.time_chart,
         bar_chart=svg.bar_chart,
         band_chart=svg.band_chart,
         interval_bar=svg.interval_bar,
+        period_chart=svg.period_chart,
+        survival_chart=svg.survival_chart,
+        lineage_graph=svg.lineage_graph,
     )
     return environment
 
@@ -199,6 +203,29 @@ def _sources(board: views.Board, request: Request) -> dict[str, Any]:
     return views.sources_page(board)
 
 
+def _models(board: views.Board, request: Request) -> dict[str, Any]:
+    return views.models_index_page(board, request.query_params.get("q", ""))
+
+
+def _model(board: views.Board, request: Request) -> dict[str, Any]:
+    return views.model_page(board, request.path_params["model"])
+
+
+def _compare(board: views.Board, request: Request) -> dict[str, Any]:
+    return views.compare_page(board, request.query_params.getlist("model"))
+
+
+def _lineage(board: views.Board, request: Request) -> dict[str, Any]:
+    return views.lineage_page(board, request.query_params.getlist("expand"))
+
+
+def model_block(request: Request) -> Response:
+    """A model's block cut out of the latest poster, made on request from the poster's PNG."""
+    board: views.Board = request.app.state.board
+    png = views.model_block_png(board, request.path_params["model"])
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
 def workspace_file(request: Request) -> Response:
     """A file from the workspace's results, jobs, store or data folders; Range requests get 206."""
     board: views.Board = request.app.state.board
@@ -248,7 +275,7 @@ def error_response(request: Request, status: int, message: str) -> Response:
     data = {"title": f"Error {status}", "status": status, "error": message}
     if request.url.path.endswith(".json") or request.query_params.get("format") == "json":
         return as_json(data, status)
-    if request.url.path.startswith(("/files/", "/static/")):
+    if request.url.path.startswith(("/files/", "/static/")) or request.url.path.endswith(".png"):
         return Response(message + "\n", status_code=status, media_type="text/plain")
     return html(request, "error.html", data, status)
 
@@ -344,6 +371,12 @@ def create_app(workspace: Workspace, allowed_hosts: Sequence[str] = LOCAL_HOSTS)
         *view_routes("/jobs/{identity}", "/jobs/{identity}.json", _job, "job.html"),
         *view_routes("/sources", "/sources.json", _sources, "sources.html"),
         *view_routes("/log", "/log.json", _log, "log.html"),
+        *view_routes("/models", "/models.json", _models, "models.html"),
+        # A model's name may hold any character, a slash too: the path converter takes it all.
+        Route("/models/{model:path}/block.png", model_block, methods=["GET"]),
+        *view_routes("/models/{model:path}", "/models/{model:path}.json", _model, "model.html"),
+        *view_routes("/compare", "/compare.json", _compare, "compare.html"),
+        *view_routes("/lineage", "/lineage.json", _lineage, "lineage.html"),
         Route("/files/{path:path}", workspace_file, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("drivestats.board", "static")]), name="static"),
     ]

@@ -178,16 +178,32 @@ def _x_axis(frame: Frame, ticks: Sequence[tuple[float, str]]) -> list[str]:
     return parts
 
 
-def _legend(frame: Frame, names: Sequence[str], colours: Sequence[str]) -> list[str]:
+def _legend(
+    frame: Frame,
+    names: Sequence[str],
+    colours: Sequence[str],
+    urls: Sequence[str | None] = (),
+    dashed: Sequence[bool] = (),
+) -> list[str]:
+    """Swatches and names right of the plot; a name with a URL is a link (a model's page)."""
     parts = []
     x = frame.plot_right + 14
     for position, (name, colour) in enumerate(zip(names, colours, strict=True)):
         y = frame.top + 4 + 17 * position
-        parts.append(
-            f'<rect x="{x}" y="{y}" width="11" height="11" fill="{colour}"/>'
-            f'<text x="{x + 16}" y="{y + 10}" fill="{INK}">{escape(_shorter(name, 26))}'
-            f"<title>{escape(name)}</title></text>"
+        url = urls[position] if position < len(urls) else None
+        swatch = (
+            f'<line x1="{x}" x2="{x + 11}" y1="{y + 5.5}" y2="{y + 5.5}" stroke="{colour}" '
+            f'stroke-width="2.5" stroke-dasharray="3 2"/>'
+            if position < len(dashed) and dashed[position]
+            else f'<rect x="{x}" y="{y}" width="11" height="11" fill="{colour}"/>'
         )
+        text = (
+            f'<text x="{x + 16}" y="{y + 10}" fill="{PALETTE[0] if url else INK}">'
+            f"{escape(_shorter(name, 26))}<title>{escape(name)}</title></text>"
+        )
+        if url:
+            text = f'<a href="{escape(url)}" class="legend-link">{text}</a>'
+        parts.append(swatch + text)
     return parts
 
 
@@ -262,7 +278,8 @@ def time_chart(
         names = [s["name"] for s in series]
         # Stacked areas read top-down, so the legend lists them in the same order.
         order = list(reversed(range(len(names)))) if stacked else list(range(len(names)))
-        body += _legend(frame, [names[i] for i in order], [colours[i] for i in order])
+        urls = [series[i].get("url") for i in order]
+        body += _legend(frame, [names[i] for i in order], [colours[i] for i in order], urls)
     return _svg(frame.width, frame.height, label, body)
 
 
@@ -354,4 +371,226 @@ def interval_bar(
         f'<svg class="interval" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(tip)}">'
         f"<title>{escape(tip)}</title>" + "".join(parts) + "</svg>"
+    )
+
+
+def _runs(known: Sequence[int]) -> list[list[int]]:
+    """Consecutive stretches of indexes: a line or band breaks where a period has no value."""
+    runs: list[list[int]] = []
+    for index in known:
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+def period_chart(labels: Sequence[str], series: Sequence[dict], label: str) -> Markup:
+    """Lines over labelled periods (quarters), one group per series, with optional bands.
+
+    Each series is {"name", "values"} and may add "lows" and "highs" (its interval,
+    drawn as whiskers when "band" is true), "dashed", "colour" and "url" (its legend
+    links there). A period without a value breaks the line. The axis is set by the
+    estimates, not by the intervals: a quarter with few drive days has an interval
+    many times the rest, so whiskers are clipped at the top (the tooltips keep the numbers).
+    """
+    if not labels or not series:
+        return Markup('<p class="empty">No data to draw.</p>')
+    count = len(labels)
+    values = [v for s in series for v in s["values"] if v is not None]
+    ticks = nice_ticks(max(max(values, default=0.0) * 1.25, 1.0))
+    top = ticks[-1]
+    frame = Frame(960, 300, 70, 220, 14, 30, -0.5, count - 0.5, 0.0, top)
+    body = _y_axis(frame, ticks, percent_label, label)
+    colours = [s.get("colour") or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
+
+    def y(value: float | None) -> float:
+        return frame.y(min(value or 0.0, top))
+
+    for s, colour in zip(series, colours, strict=True):
+        marks = []
+        known = [i for i in range(count) if s["values"][i] is not None]
+        lows, highs = s.get("lows"), s.get("highs")
+        if s.get("band") and lows and highs:
+            # Whiskers, not a band: quarters are separate estimates, and a quarter with few
+            # drive days would flood a band over the whole chart. Clipped ones end in an arrow.
+            for i in known:
+                if lows[i] is None or highs[i] is None:
+                    continue
+                x, top_y, low_y = frame.x(i), y(highs[i]), y(lows[i])
+                end = (
+                    f'<path d="M{x - 4:.1f},{top_y + 6:.1f} L{x:.1f},{top_y:.1f} '
+                    f'L{x + 4:.1f},{top_y + 6:.1f}" fill="none" stroke="{colour}"/>'
+                    if highs[i] > top
+                    else f'<line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{top_y:.1f}" '
+                    f'y2="{top_y:.1f}" stroke="{colour}"/>'
+                )
+                marks.append(
+                    f'<g class="interval" stroke-opacity="0.55"><line x1="{x:.1f}" x2="{x:.1f}" '
+                    f'y1="{low_y:.1f}" y2="{top_y:.1f}" stroke="{colour}" stroke-width="1.5"/>'
+                    f'<line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{low_y:.1f}" y2="{low_y:.1f}" '
+                    f'stroke="{colour}"/>{end}</g>'
+                )
+        dash = ' stroke-dasharray="6 4"' if s.get("dashed") else ""
+        for run in _runs(known):
+            line = " ".join(f"{frame.x(i):.1f},{y(s['values'][i]):.1f}" for i in run)
+            marks.append(
+                f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'
+            )
+        for i in known:
+            tip = f"{s['name']}, {labels[i]}: {s['values'][i]:.2f}%"
+            if lows and highs and lows[i] is not None and highs[i] is not None:
+                tip += f" (95% interval {lows[i]:.2f} to {highs[i]:.2f})"
+            marks.append(
+                f'<circle cx="{frame.x(i):.1f}" cy="{y(s["values"][i]):.1f}" r="3" '
+                f'fill="{colour}"><title>{escape(tip)}</title></circle>'
+            )
+        kind = "series reference" if s.get("reference") else "series"
+        body.append(f'<g class="{kind}" data-name="{escape(s["name"])}">' + "".join(marks) + "</g>")
+    every = max(1, math.ceil(count / 14))
+    body += _x_axis(frame, [(i, labels[i]) for i in range(0, count, every)])
+    body += _legend(
+        frame,
+        [s["name"] for s in series],
+        colours,
+        [s.get("url") for s in series],
+        [bool(s.get("dashed")) for s in series],
+    )
+    return _svg(frame.width, frame.height, label, body)
+
+
+def survival_chart(series: Sequence[dict], label: str) -> Markup:
+    """Kaplan-Meier curves as steps over years in service, one group per series.
+
+    Each series is {"name", "years", "survival"} in years and percent and may add
+    "lows" and "highs" (drawn as a band when "band" is true), "dashed", "colour", "url".
+    """
+    drawn = [s for s in series if s.get("years")]
+    if not drawn:
+        return Markup('<p class="empty">No data to draw.</p>')
+    longest = max(max(s["years"]) for s in drawn)
+    lowest = min(
+        min([*s["survival"], *(s.get("lows") or [])] if s.get("band") else s["survival"])
+        for s in drawn
+    )
+    # The axis starts a little below the lowest curve (or band), on a tick: round steps
+    # that end at 100%.
+    step = nice_ticks(100.0 - max(0.0, lowest - 2), 5)[1]
+    floor = max(0.0, math.floor((lowest - 2) / step) * step)
+    x_ticks = nice_ticks(max(longest, 0.25), 6)
+    y_ticks = [100.0 - k * step for k in range(int((100.0 - floor) / step + 1e-9) + 1)][::-1]
+    floor = min(floor, y_ticks[0])
+    frame = Frame(960, 320, 70, 220, 14, 30, 0.0, x_ticks[-1], floor, 100.0)
+    body = _y_axis(frame, y_ticks, percent_label, label)
+    colours = [s.get("colour") or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
+
+    def steps(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+        points: list[tuple[float, float]] = []
+        for x, value in zip(xs, ys, strict=True):
+            if points:
+                points.append((frame.x(x), points[-1][1]))
+            points.append((frame.x(x), frame.y(max(value, floor))))
+        return points
+
+    for s, colour in zip(series, colours, strict=True):
+        if not s.get("years"):
+            body.append(f'<g class="series" data-name="{escape(s["name"])}"></g>')
+            continue
+        marks = []
+        if s.get("band") and s.get("lows") and s.get("highs"):
+            upper = steps(s["years"], s["highs"])
+            lower = steps(s["years"], s["lows"])
+            points = " ".join(f"{x:.1f},{v:.1f}" for x, v in [*upper, *reversed(lower)])
+            marks.append(
+                f'<polygon class="band" points="{points}" fill="{colour}" fill-opacity="0.15"/>'
+            )
+        line = " ".join(f"{x:.1f},{v:.1f}" for x, v in steps(s["years"], s["survival"]))
+        dash = ' stroke-dasharray="6 4"' if s.get("dashed") else ""
+        tip = (
+            f"{s['name']}: {s['survival'][-1]:.1f}% still working after {s['years'][-1]:.1f} years"
+        )
+        marks.append(
+            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"{dash}>'
+            f"<title>{escape(tip)}</title></polyline>"
+        )
+        body.append(f'<g class="series" data-name="{escape(s["name"])}">' + "".join(marks) + "</g>")
+    body += _x_axis(frame, [(t, f"{t:g} y") for t in x_ticks])
+    body += _legend(
+        frame,
+        [s["name"] for s in series],
+        colours,
+        [s.get("url") for s in series],
+        [bool(s.get("dashed")) for s in series],
+    )
+    return _svg(frame.width, frame.height, label, body)
+
+
+# --- the lineage graph ------------------------------------------------------------
+
+NODE_WIDTH = 176
+NODE_HEIGHT = 34
+LEGEND_HEIGHT = 30
+
+
+def lineage_graph(graph: dict) -> Markup:
+    """A laid-out graph ({"nodes", "edges", "width", "height", "stages"}) as SVG at its own size.
+
+    Each node is a link (to its job, source, result, or to the graph with its group
+    expanded), coloured by stage; edges run left to right as curves.
+    """
+    if not graph.get("nodes"):
+        return Markup('<p class="empty">No jobs to draw.</p>')
+    nodes = {node["key"]: node for node in graph["nodes"]}
+    width, height = graph["width"], graph["height"]
+    body = []
+    x = 8
+    for stage in graph["stages"]:
+        text = f"{stage['stage']} ({stage['count']})"
+        body.append(
+            f'<rect x="{x}" y="8" width="12" height="12" rx="2" fill="{stage["colour"]}"/>'
+            f'<text x="{x + 17}" y="18" fill="{INK}">{escape(text)}</text>'
+        )
+        x += 30 + 7 * len(text)
+    for source, target in graph["edges"]:
+        a, b = nodes[source], nodes[target]
+        x1, y1 = a["x"] + NODE_WIDTH, a["y"] + NODE_HEIGHT / 2
+        x2, y2 = b["x"], b["y"] + NODE_HEIGHT / 2
+        bend = max((x2 - x1) / 2, 30)
+        body.append(
+            f'<path class="edge" data-from="{escape(source)}" data-to="{escape(target)}" '
+            f'd="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} '
+            f'{x2:.1f},{y2:.1f}" fill="none" stroke="#9aa3ad" stroke-width="1.2"/>'
+        )
+    for node in graph["nodes"]:
+        x, y, colour = node["x"], node["y"], node["colour"]
+        focus = node.get("focus")
+        # A dashed outline: a group of jobs, drawn as one node until expanded.
+        dashes = ' stroke-dasharray="5 3"' if node.get("members") else ""
+        attributes = (
+            f'class="node" data-key="{escape(node["key"])}" data-stage="{escape(node["stage"])}"'
+        )
+        if node.get("job"):
+            attributes += f' data-job="{escape(node["job"])}"'
+        if node.get("members"):
+            attributes += f' data-members="{len(node["members"])}"'
+        body.append(
+            f'<a href="{escape(node["url"])}"><g {attributes}>'
+            f"<title>{escape(node['title'])}</title>"
+            # An opaque card first: edges that pass behind a node do not show through it.
+            f'<rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="5" fill="#ffffff"/>'
+            f'<rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="5" '
+            f'fill="{colour}" fill-opacity="{0.35 if focus else 0.14}" stroke="{colour}" '
+            f'stroke-width="{3 if focus else 1.3}"{dashes}/>'
+            f'<rect x="{x}" y="{y}" width="5" height="{NODE_HEIGHT}" rx="2" fill="{colour}"/>'
+            f'<text x="{x + 11}" y="{y + 14}" font-size="11" font-weight="600" fill="{INK}">'
+            f"{escape(_shorter(node['heading'], 26))}</text>"
+            f'<text x="{x + 11}" y="{y + 28}" font-size="11" fill="#555555">'
+            f"{escape(_shorter(node['detail'], 27))}</text></g></a>"
+        )
+    return Markup(
+        f'<svg class="lineage-graph" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="lineage graph" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="12">'
+        + "".join(body)
+        + "</svg>"
     )

@@ -1,4 +1,5 @@
-// The board's only script: sortable tables, the period picker and the movie player.
+// The board's only script: sortable tables, the search box that filters a table as one types,
+// the compare picker, the period picker and the movie player.
 // No libraries, no network.
 "use strict";
 
@@ -45,6 +46,47 @@ function makeSortable(table) {
   }
 }
 
+// Every word typed must be found in a row's data-search text (the model, its vendor and
+// capacity, lower case): the same rule as the server's for /models?q=.
+function makeFilter(input) {
+  const table = document.querySelector(input.dataset.filter);
+  if (!table) return;
+  const count = document.querySelector(`[data-count-for="${input.dataset.filter}"]`);
+  const rows = Array.from(table.tBodies[0].rows);
+  const apply = () => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const row of rows) {
+      const text = row.dataset.search || row.textContent.toLowerCase();
+      const match = words.every((word) => text.includes(word));
+      row.hidden = !match;
+      if (match) shown += 1;
+    }
+    if (count) count.textContent = `${shown} of ${rows.length} models`;
+  };
+  input.addEventListener("input", apply);
+  // Enter keeps the filter on this page rather than reloading it.
+  input.form.addEventListener("submit", (event) => { event.preventDefault(); apply(); });
+  apply();
+}
+
+// The compare button works with two to five ticked models; more boxes cannot be ticked.
+function makePicker(form) {
+  const boxes = Array.from(document.querySelectorAll(`input[type=checkbox][form="${form.id}"]`));
+  const button = form.querySelector("button[type=submit]");
+  const note = form.querySelector("#compare-note");
+  const fewest = Number(form.dataset.fewest);
+  const most = Number(form.dataset.most);
+  const update = () => {
+    const ticked = boxes.filter((box) => box.checked).length;
+    for (const box of boxes) box.disabled = !box.checked && ticked >= most;
+    button.disabled = ticked < fewest;
+    if (note) note.textContent = `${ticked} ticked; compare ${fewest} to ${most}`;
+  };
+  for (const box of boxes) box.addEventListener("change", update);
+  update();
+}
+
 // The movie's controls sit under the picture, so they never hide the date drawn in it.
 function makePlayer(video) {
   const play = document.getElementById("play");
@@ -68,6 +110,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const video = document.getElementById("movie");
   if (video) makePlayer(video);
   for (const table of document.querySelectorAll("table.sortable")) makeSortable(table);
+  for (const input of document.querySelectorAll("input[data-filter]")) makeFilter(input);
+  const picker = document.querySelector("form#compare");
+  if (picker) makePicker(picker);
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
   }

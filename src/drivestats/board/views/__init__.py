@@ -14,23 +14,33 @@ survival curves nobody made are a command to run.
 Everything computed from a job is cached by the job's folder: a job never changes.
 """
 
-from drivestats.board.views.common import FILES_SHOWN, Board, NotFound
+from drivestats.board.views.common import FILES_SHOWN, Board, NotFound, model_url
+from drivestats.board.views.compare import compare_page
 from drivestats.board.views.failure_rates import computed_afr, rates_page
 from drivestats.board.views.fleet_history import fleet_page
 from drivestats.board.views.home import home_page
 from drivestats.board.views.job_pages import job_page, jobs_page
+from drivestats.board.views.lineage import lineage_page, neighbourhood
 from drivestats.board.views.log import runs_page
+from drivestats.board.views.models import model_block_png, model_page, models_index_page
 from drivestats.board.views.sources import sources_page
 
 __all__ = [
     "FILES_SHOWN",
     "Board",
     "NotFound",
+    "compare_page",
     "computed_afr",
     "fleet_page",
     "home_page",
     "job_page",
     "jobs_page",
+    "lineage_page",
+    "model_block_png",
+    "model_page",
+    "model_url",
+    "models_index_page",
+    "neighbourhood",
     "rates_page",
     "runs_page",
     "sources_page",

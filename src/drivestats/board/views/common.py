@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from drivestats import catalog, jobs, rates
 from drivestats.errors import DrivestatsError
@@ -153,6 +154,10 @@ class Board:
                     self._known.popitem(last=False)
         return found
 
+    def remembered(self, key: tuple[Any, ...], find: Callable[[], Any]) -> Any:
+        """What find returns, remembered until a day is imported or a job made."""
+        return self._looked_up(key, lambda _: find())
+
     def fleet(self) -> Fleet | None:
         """The fleet tables of the whole store if made, else the newest made; None if none."""
         return self._looked_up(("fleet",), self._find_fleet)
@@ -289,3 +294,8 @@ def stage_of(identity: str) -> str:
 
 def job_link(identity: str) -> dict[str, str]:
     return {"id": identity, "stage": stage_of(identity), "url": f"/jobs/{identity}"}
+
+
+def model_url(model: str) -> str:
+    """The board URL of a model's page: the name quoted whole, spaces and slashes too."""
+    return "/models/" + quote(model, safe="")

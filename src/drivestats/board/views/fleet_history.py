@@ -15,6 +15,7 @@ from drivestats.board.views.common import (
     Board,
     empty_state,
     job_link,
+    model_url,
 )
 from drivestats.board.views.failure_rates import outputs_of
 from drivestats.board.views.home import fleet_figures
@@ -51,7 +52,12 @@ def fleet_series(folder: str) -> dict[str, Any]:
         counts[(row["date"], row["model"])] = row["drives"]
     totals = dict(zip(days, daily["drives"].to_pylist(), strict=True))
     series = [
-        {"name": model, "values": [counts.get((day, model), 0) for day in chosen]} for model in top
+        {
+            "name": model,
+            "values": [counts.get((day, model), 0) for day in chosen],
+            "url": model_url(model),
+        }
+        for model in top
     ]
     others = len(models) - len(top)
     if others > 0:

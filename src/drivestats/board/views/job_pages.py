@@ -17,6 +17,7 @@ from drivestats.board.views.common import (
     job_link,
 )
 from drivestats.board.views.home import results_listing
+from drivestats.board.views.lineage import neighbourhood
 from drivestats.errors import DrivestatsError
 from drivestats.workspace import Workspace
 
@@ -118,6 +119,7 @@ def job_page(board: Board, identity: str, all_files: bool = False) -> dict[str, 
             }
         ],
         "published": published,
+        "graph": neighbourhood(board, job.id),
         "code": manifest.get("code", {}),
         "versions": manifest.get("versions", {}),
         "notes": manifest.get("notes", {}),
