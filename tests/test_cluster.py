@@ -476,6 +476,10 @@ def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(
     assert not list((home / "store" / "months").rglob("*.parquet"))
     bad = run_cli(home, "import", "--cluster", "no-port-here", str(sample_files()[0]))
     assert bad.exit_code == 1 and "neither a Dask scheduler's address" in bad.output
+    # With nothing to build, the cluster is never asked.
+    assert run_cli(home, "import", "-q", str(sample_files()[0])).exit_code == 0
+    reused = run_cli(home, "import", "--cluster", f"tcp://127.0.0.1:{port}", str(sample_files()[0]))
+    assert reused.exit_code == 0 and "skipped" in reused.output, reused.output
 
 
 def test_a_worker_that_cannot_build_alike_says_why(tmp_path: Path) -> None:

@@ -281,13 +281,14 @@ class ClusterImportBuilder:
     ):
         from drivestats import store
 
-        self.listener = listener
+        self.workspace, self.address, self.listener = workspace, address, listener
         self.hashed: dict[tuple[str, int, int], str] = {}
         self.futures: dict[str, Future[Any]] = {}  # by job id
         self.builds: dict[str, ImportBuild] = {}
         # A finished build: its job, or the error to raise when its source's turn comes.
         self.outcomes: dict[str, jobs.JobResult | Exception] = {}
-        self.cluster = Cluster(workspace, address)
+        # Reached when the first build is sent: a run with nothing to build needs no cluster.
+        self.cluster: Cluster | None = None
         try:
             for source in sources:
                 try:
@@ -306,6 +307,8 @@ class ClusterImportBuilder:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.cluster is None:
+            return
         unfinished = [f for i, f in self.futures.items() if i not in self.outcomes]
         try:
             if unfinished:
@@ -324,6 +327,8 @@ class ClusterImportBuilder:
     def _submit(self, build: ImportBuild) -> str:
         identity = build.job_id()
         if identity not in self.futures:
+            if self.cluster is None:
+                self.cluster = Cluster(self.workspace, self.address)
             self.listener.source_started(build.source, build.size)
             self.futures[identity] = self.cluster.submit(
                 build_import, identity, self.cluster.check, build
@@ -338,6 +343,7 @@ class ClusterImportBuilder:
         from distributed import as_completed
 
         identity = self._submit(build)
+        assert self.cluster is not None
         if identity not in self.outcomes:
             waiting = [f for i, f in self.futures.items() if i not in self.outcomes]
             by_key = {future.key: i for i, future in self.futures.items()}
@@ -352,6 +358,7 @@ class ClusterImportBuilder:
         return outcome
 
     def _collect(self, identity: str, future: Future[Any]) -> None:
+        assert self.cluster is not None
         try:
             job = self.cluster.result(future)
         except ClusterError:
