@@ -343,6 +343,25 @@ def test_each_side_reuses_the_jobs_of_the_other(
     assert store_bytes(fresh) == store_bytes(local_home)
 
 
+def test_a_run_decides_source_by_source_as_a_local_run(
+    tmp_path: Path, dask_cluster: DaskProcesses, sources: list[Path]
+) -> None:
+    from drivestats.store import import_sources
+    from drivestats.workspace import Workspace
+
+    # The same zip twice under other names: the second is known once the first is published.
+    copy = tmp_path / "copy" / "data_A_again.zip"
+    copy.parent.mkdir()
+    shutil.copyfile(sources[0], copy)
+    outcomes = {}
+    for side, cluster in (("local", None), ("cluster", dask_cluster.address)):
+        report = import_sources(Workspace(tmp_path / side), [sources[0], copy], cluster=cluster)
+        outcomes[side] = [(Path(o.path).name, o.status, o.job_id) for o in report.outcomes]
+    assert outcomes["cluster"] == outcomes["local"]
+    assert [status for _, status, _ in outcomes["local"]] == ["imported", "skipped"]
+    assert job_ids(tmp_path / "cluster") == job_ids(tmp_path / "local")
+
+
 def test_a_worker_killed_mid_segment_is_retried_and_leaves_no_half_job(
     tmp_path: Path, dask_cluster: DaskProcesses, local_home: Path
 ) -> None:

@@ -289,6 +289,7 @@ class ClusterImportBuilder:
         self.outcomes: dict[str, jobs.JobResult | Exception] = {}
         # Reached when the first build is sent: a run with nothing to build needs no cluster.
         self.cluster: Cluster | None = None
+        sent: set[str] = set()
         try:
             for source in sources:
                 try:
@@ -298,6 +299,9 @@ class ClusterImportBuilder:
                     continue  # its turn reports it
                 if row is not None and store.days_held(workspace, digest) == row["days"]:
                     continue
+                if digest in sent and not force:
+                    continue  # a copy: skipped at its turn once the first is published
+                sent.add(digest)
                 self._submit(store.import_build(workspace, source, stat, digest))
         except BaseException:
             self.__exit__()
