@@ -121,13 +121,17 @@ def main() -> None:
                     raise SystemExit(f"round {round_number}: the cluster made other bytes")
                 print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)  # fmt: skip
         finally:
-            for process in processes:
+            load_after = os.getloadavg()
+            # Workers first: a worker told to stop while its scheduler goes too waits to say goodbye.
+            for process in [*processes[1:], processes[0]]:
                 process.terminate()
-            for process in processes:
-                process.wait()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         store_mb = sum(p.stat().st_size for p in (root / "local-0" / "store").rglob("*.parquet"))
         frames = json.loads(next((root / "local-0" / "jobs" / "movie").glob("*/job.json")).read_text())["rows"]["frames"]  # fmt: skip
-    load_after = os.getloadavg()
     print(
         f"\n{len(zips)} zips ({args.start} .. {args.end}, scale {args.scale}), "
         f"store {store_mb / 1e6:.1f} MB, movie {frames} frames 1920x1080; "
