@@ -11,7 +11,9 @@ load, times as fresh processes in fresh workspaces:
 
 1. `drivestats import -q ZIPS` locally, then with `--cluster`;
 2. `drivestats movie --quiet` locally (two worker processes, the default on
-   two cores), then with `--cluster`, each in the workspace its import made.
+   two cores), then with `--cluster`, each in the workspace its import made;
+3. the fixed cost: `drivestats import -q` of one real sample day (one small
+   task) locally, then with `--cluster` (importing Dask, connecting, checking).
 
 Every round checks that both sides made the same bytes (store month files,
 movie) and the same job ids. Reports the median wall seconds of each, the
@@ -33,6 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
+SAMPLE = HERE.parent.parent / "shared" / "samples" / "backblaze-2013" / "2013-04-10.csv"
 
 
 def drivestats(home: Path, *args: str) -> float:
@@ -105,7 +108,8 @@ def main() -> None:
         )  # fmt: skip
         zips = sorted(str(p) for p in data.glob("*.zip"))
         address, processes = start_cluster(root, args.workers)
-        times: dict[str, list[float]] = {k: [] for k in ("import", "import cluster", "movie", "movie cluster")}  # fmt: skip
+        stages = ("import", "movie", "one day")
+        times: dict[str, list[float]] = {f"{s}{c}": [] for s in stages for c in ("", " cluster")}
         try:
             for round_number in range(args.rounds):
                 local, cluster = root / f"local-{round_number}", root / f"cluster-{round_number}"
@@ -119,6 +123,13 @@ def main() -> None:
                 )
                 if made(local) != made(cluster):
                     raise SystemExit(f"round {round_number}: the cluster made other bytes")
+                small, small_cluster = root / f"day-{round_number}", root / f"day-c-{round_number}"
+                times["one day"].append(drivestats(small, "import", "-q", str(SAMPLE)))
+                times["one day cluster"].append(
+                    drivestats(small_cluster, "import", "-q", "--cluster", address, str(SAMPLE))
+                )
+                if made(small) != made(small_cluster):
+                    raise SystemExit(f"round {round_number}: the cluster made another day")
                 print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)  # fmt: skip
         finally:
             load_after = os.getloadavg()
@@ -139,7 +150,7 @@ def main() -> None:
     )
     print("| stage | local s (median) | cluster s (median) | cluster / local | overhead s |")
     print("|---|---:|---:|---:|---:|")
-    for stage in ("import", "movie"):
+    for stage in stages:
         here = statistics.median(times[stage])
         there = statistics.median(times[f"{stage} cluster"])
         print(f"| {stage} | {here:.2f} | {there:.2f} | {there / here:.2f} | {there - here:+.2f} |")
