@@ -13,6 +13,7 @@ import pytest
 from conftest import run_cli, sample_files
 
 HEAVY = ("pyarrow", "duckdb", "matplotlib", "scipy", "lifelines", "pandas", "numpy", "PIL")
+HEAVY += ("dask", "distributed")  # only ever imported for --cluster
 
 RUN_AND_LIST = """
 import json, sys

@@ -167,16 +167,8 @@ def _leftovers(workspace: Workspace) -> list[Path]:
 
 
 def _abandoned(paths) -> list[Path]:  # type: ignore[no-untyped-def]
-    """Folders named '...-<pid>-<random>' whose process is gone."""
-    gone = []
-    for path in paths:
-        try:
-            pid = int(path.name.split("-")[-2])
-        except (ValueError, IndexError):
-            continue
-        if pid != os.getpid() and not jobs.process_alive(pid):
-            gone.append(path)
-    return gone
+    """Folders named '...-<pid>-<random>' whose process (on this machine) is gone."""
+    return [path for path in paths if jobs.abandoned(path.name)]
 
 
 def _remove(

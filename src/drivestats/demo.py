@@ -110,8 +110,12 @@ def run_demo(
     options: DemoOptions = DemoOptions(),
     on_step: Callable[[DemoStep], None] | None = None,
     on_frames: Callable[[int, int], None] | None = None,
+    cluster: str | None = None,
 ) -> list[DemoStep]:
-    """Synthesize, import, and make the fleet tables, failure rates, survival and the movie."""
+    """Synthesize, import, and make the fleet tables, failure rates, survival and the movie.
+
+    With a Dask scheduler's address as ``cluster``, the imports and movie segments run there.
+    """
     steps: list[DemoStep] = []
 
     def record(
@@ -134,7 +138,7 @@ def run_demo(
 
     started = time.perf_counter()
     archives = sorted(zips.dir.glob("*.zip"))
-    report = import_sources(workspace, archives)
+    report = import_sources(workspace, archives, cluster=cluster)
     if report.failed:
         raise RuntimeError(f"the demo's own zips failed to import: {report.failed[0].error}")
     imported = [o for o in report.outcomes if o.status == "imported"]
@@ -185,7 +189,7 @@ def run_demo(
 
         look = Look(cell=options.cell)
         started = time.perf_counter()
-        movie = render_movie(workspace, look=look, on_frames=on_frames)
+        movie = render_movie(workspace, look=look, on_frames=on_frames, cluster=cluster)
         record("movie", started, movie.job, _published(workspace, movie.job), movie.job.reused)
         started = time.perf_counter()
         last_day = fleet.manifest["parameters"]["until"]

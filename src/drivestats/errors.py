@@ -1,5 +1,7 @@
 """The errors the library raises for a person to read; the CLI prints them without a traceback."""
 
+from __future__ import annotations
+
 
 class DrivestatsError(Exception):
     """A problem with the user's input or workspace, said in one clear sentence."""
@@ -14,6 +16,10 @@ class BadInputError(DrivestatsError):
         self.source, self.member, self.line, self.reason = source, member, line, message
         where = source + (f" member {member}" if member else "") + (f" line {line}" if line else "")
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[type[BadInputError], tuple[str, str, str | None, int | None]]:
+        # Pickled as what made it, so that it crosses to and from worker processes intact.
+        return (BadInputError, (self.source, self.reason, self.member, self.line))
 
 
 def first_few(items: list[str], limit: int = 5) -> str:

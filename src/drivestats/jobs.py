@@ -18,6 +18,7 @@ import os
 import platform
 import resource
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -272,16 +273,19 @@ def run(
     progress: Any = None,
     reuse_only: bool = False,
     hints: Mapping[str, Any] | None = None,
+    record: bool = True,
 ) -> JobResult:
     """The finished job for these parameters and inputs: reused if it exists, else built now.
 
     With reuse_only, nothing is written (not even the record of this use) and a job
     that does not exist raises JobNotMade: what a read-only reader such as the board needs.
+    Without record, the job folder is all that is written: a cluster worker builds so, and
+    the client that asked enters the job into the catalog (``record_use``).
     """
     inputs = dict(inputs or {})
     upstream = list(upstream)
     identity = job_id(stage, params, inputs, [job.id for job in upstream])
-    made = existing(workspace, stage, identity, record=not reuse_only)
+    made = existing(workspace, stage, identity, record=record and not reuse_only)
     if made is not None:
         return made
     if reuse_only:
@@ -290,7 +294,7 @@ def run(
 
     final.parent.mkdir(parents=True, exist_ok=True)
     _sweep_abandoned(final.parent)
-    temporary = final.parent / f".tmp-{identity}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temporary = final.parent / f".tmp-{identity}@{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
         manifest = _build(
@@ -307,8 +311,14 @@ def run(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    _record(workspace, manifest, final, reused=False)
+    if record:
+        _record(workspace, manifest, final, reused=False)
     return JobResult(identity, stage.name, final, False, manifest)
+
+
+def record_use(workspace: Workspace, job: JobResult) -> None:
+    """Enter a job built elsewhere (on a cluster worker) and this use of it into the catalog."""
+    _record(workspace, job.manifest, job.dir, reused=job.reused)
 
 
 def _build(
@@ -388,12 +398,25 @@ def _sweep_abandoned(stage_folder: Path) -> None:
 def sweep_abandoned(folder: Path, pattern: str) -> None:
     """Remove folders named '...-<pid>-<random>' whose process is gone (killed mid-run)."""
     for leftover in folder.glob(pattern):
-        try:
-            pid = int(leftover.name.split("-")[-2])
-        except (ValueError, IndexError):
-            continue
-        if not process_alive(pid):
+        if abandoned(leftover.name):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+# Builds on several machines share a workspace: a temporary folder names its host, so that
+# a process id is only ever looked up on the machine it belongs to.
+_HOST = socket.gethostname().replace("@", "_").replace("/", "_")
+
+
+def abandoned(name: str) -> bool:
+    """Whether a folder named '...[@<host>]-<pid>-<random>' was left by a process of this
+    machine that is gone; a folder of another host is never judged here."""
+    try:
+        pid = int(name.split("-")[-2])
+    except (ValueError, IndexError):
+        return False
+    if "@" in name and name.split("@", 1)[1].rsplit("-", 2)[0] != _HOST:
+        return False
+    return pid != os.getpid() and not process_alive(pid)
 
 
 def process_alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections import deque
@@ -356,7 +357,7 @@ def store_lock(
         handle.seek(0)
         handle.truncate()
         try:
-            handle.write(str(os.getpid()))  # for the message of a second import that waits
+            handle.write(f"{os.getpid()} on {socket.gethostname()}")  # for an import that waits
             handle.flush()
         except OSError as error:
             raise OSError(error.errno, error.strerror, str(workspace.store_lock)) from None
@@ -515,9 +516,14 @@ def import_sources(
     paths: list[Path] | list[str] | list[Path | str],
     listener: ImportListener | None = None,
     force: bool = False,
+    cluster: str | None = None,
 ) -> ImportReport:
     """Import zips, daily CSVs, Parquet files, folders of them and Iceberg tables (see
-    drivestats.iceberg.refs); skip what is imported; one source at a time, in the order given."""
+    drivestats.iceberg.refs); skip what is imported; one source at a time, in the order given.
+
+    With a Dask scheduler's address as ``cluster``, the import jobs of files are built on its
+    workers in parallel; publishing stays here, source by source in the same order.
+    """
     from drivestats.backblaze.sources import sources_under
     from drivestats.iceberg.refs import TableRef, table_ref
 
@@ -532,14 +538,80 @@ def import_sources(
         _refuse_mixing_with_the_demo(
             workspace, [Path(s.text) if isinstance(s, TableRef) else s for s in sources]
         )
-        for source in sources:
-            if isinstance(source, TableRef):
-                from drivestats.iceberg.table_source import import_table
+        files = [source for source in sources if not isinstance(source, TableRef)]
+        builder: ImportBuilder = LocalBuilder()
+        if cluster is not None and files:
+            from drivestats.cluster import ClusterImportBuilder
 
-                outcomes.append(import_table(workspace, source, listener, force))
-            else:
-                outcomes.append(_import_one(workspace, source, listener, force))
+            builder = ClusterImportBuilder(workspace, cluster, files, force, listener)
+        with builder:
+            for source in sources:
+                if isinstance(source, TableRef):
+                    from drivestats.iceberg.table_source import import_table
+
+                    outcomes.append(import_table(workspace, source, listener, force))
+                else:
+                    outcomes.append(_import_one(workspace, source, listener, force, builder))
     return ImportReport(outcomes)
+
+
+@dataclass(frozen=True)
+class ImportBuild:
+    """What an import job is made of: all a process here or on another machine needs to build it."""
+
+    source: Path
+    size: int
+    params: dict[str, Any]
+    inputs: dict[str, str]
+    hints: dict[str, Any]
+
+    def job_id(self) -> str:
+        return jobs.job_id(IMPORT, self.params, self.inputs, [])
+
+
+def import_build(
+    workspace: Workspace, source: Path, stat: os.stat_result, digest: str
+) -> ImportBuild:
+    name = _source_name(workspace, source)
+    hints = {"path": str(source), "identity": _file_identity(stat)}
+    return ImportBuild(source, stat.st_size, {"source": name}, {name: digest}, hints)
+
+
+class ImportBuilder(Protocol):
+    """How an import run hashes its sources and gets their import jobs built."""
+
+    def __enter__(self) -> ImportBuilder: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def digest(self, source: Path) -> str: ...
+    def build(
+        self, workspace: Workspace, build: ImportBuild, listener: ImportListener
+    ) -> jobs.JobResult: ...
+
+
+class LocalBuilder:
+    """Builds each import job in this process, when its turn comes."""
+
+    def __enter__(self) -> LocalBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def digest(self, source: Path) -> str:
+        return jobs.file_sha256(source)
+
+    def build(
+        self, workspace: Workspace, build: ImportBuild, listener: ImportListener
+    ) -> jobs.JobResult:
+        listener.source_started(build.source, build.size)
+        return jobs.run(
+            workspace,
+            IMPORT,
+            params=build.params,
+            inputs=build.inputs,
+            progress=listener,
+            hints=build.hints,
+        )
 
 
 def _refuse_mixing_with_the_demo(workspace: Workspace, incoming: list[Path]) -> None:
@@ -555,37 +627,59 @@ def _refuse_mixing_with_the_demo(workspace: Workspace, incoming: list[Path]) -> 
         )
 
 
-def _import_one(
-    workspace: Workspace, source: Path, listener: ImportListener, force: bool
-) -> SourceOutcome:
-    started = time.perf_counter()
-    outcome = SourceOutcome(path=str(source), status="skipped")
-    try:
-        stat = source.stat()
-    except OSError as error:  # gone since the folder was listed
-        return _unreadable(outcome, source, error, started)
+def known_source(
+    workspace: Workspace,
+    source: Path,
+    stat: os.stat_result,
+    force: bool,
+    digest_of: Callable[[Path], str],
+) -> tuple[str, dict[str, Any] | None]:
+    """A source's sha256 and its catalog row if that content is imported (never with force).
+
+    The same path, size and mtime as an imported source is taken as that source, unhashed.
+    """
     known = catalog.query(
         workspace,
         "select * from sources where path = ? and size = ? and mtime_ns = ?",
         (str(source), stat.st_size, stat.st_mtime_ns),
     )
     if not known or force:
-        try:
-            digest = jobs.file_sha256(source)
-        except OSError as error:  # not ours to read, or gone: the other sources go on
-            return _unreadable(outcome, source, error, started)
+        digest = digest_of(source)
         known = (
             []
             if force
             else catalog.query(workspace, "select * from sources where sha256 = ?", (digest,))
         )
     if known:
-        row = known[0]
-        digest = row["sha256"]
+        return known[0]["sha256"], known[0]
+    return digest, None
+
+
+def days_held(workspace: Workspace, digest: str) -> int:
+    """How many of a source's days the store holds from it now."""
+    held: int = catalog.query(
+        workspace, "select count(*) as n from days where source_sha256 = ?", (digest,)
+    )[0]["n"]
+    return held
+
+
+def _import_one(
+    workspace: Workspace,
+    source: Path,
+    listener: ImportListener,
+    force: bool,
+    builder: ImportBuilder,
+) -> SourceOutcome:
+    started = time.perf_counter()
+    outcome = SourceOutcome(path=str(source), status="skipped")
+    try:
+        stat = source.stat()
+        digest, row = known_source(workspace, source, stat, force, builder.digest)
+    except OSError as error:  # not ours to read, or gone: the other sources go on
+        return _unreadable(outcome, source, error, started)
+    if row is not None:
         _remember_location(workspace, digest, source, stat)
-        owned = catalog.query(
-            workspace, "select count(*) as n from days where source_sha256 = ?", (digest,)
-        )[0]["n"]
+        owned = days_held(workspace, digest)
         if owned == row["days"]:
             _fill(outcome, row)
             outcome.seconds = time.perf_counter() - started
@@ -594,16 +688,8 @@ def _import_one(
         listener.note(
             f"{source.name}: imported before, but {row['days'] - owned} of its days now come from another source; taking them back"
         )
-    listener.source_started(source, stat.st_size)
     try:
-        job = jobs.run(
-            workspace,
-            IMPORT,
-            params={"source": _source_name(workspace, source)},
-            inputs={_source_name(workspace, source): digest},
-            progress=listener,
-            hints={"path": str(source), "identity": _file_identity(stat)},
-        )
+        job = builder.build(workspace, import_build(workspace, source, stat, digest), listener)
     except BadInputError as error:
         outcome.status, outcome.error = "failed", str(error)
         outcome.seconds = time.perf_counter() - started

@@ -23,6 +23,16 @@ home_option = click.option(
 )
 
 
+cluster_option = click.option(
+    "--cluster",
+    envvar="DRIVESTATS_CLUSTER",
+    metavar="ADDRESS",
+    help="Run the heavy jobs (imports, movie segments) as tasks on this Dask scheduler "
+    "(tcp://host:8786); the workspace must be on a filesystem every worker mounts at the "
+    "same path. Needs drivestats[cluster]. Default: $DRIVESTATS_CLUSTER, else this machine.",
+)
+
+
 def workspace_passer(fallback: Callable[[], Path] | None = None) -> Callable[..., Any]:
     """A decorator giving a command its workspace: --home (before or after the command name),
     else DRIVESTATS_HOME, else ``fallback()`` if given, else the default workspace."""

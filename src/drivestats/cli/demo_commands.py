@@ -6,7 +6,7 @@ import time
 
 import click
 
-from drivestats.cli.common import console, counted, workspace_passer
+from drivestats.cli.common import cluster_option, console, counted, workspace_passer
 from drivestats.workspace import Workspace, demo_home
 
 
@@ -25,6 +25,7 @@ from drivestats.workspace import Workspace, demo_home
 @click.option("--seed", type=int, help="Random seed of the synthetic fleet.")
 @click.option("--no-movie", is_flag=True, help="Skip the movie and its poster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@cluster_option
 @workspace_passer(demo_home)
 def demo_command(
     workspace: Workspace,
@@ -34,6 +35,7 @@ def demo_command(
     seed: int | None,
     no_movie: bool,
     quiet: bool,
+    cluster: str | None,
 ) -> None:
     """Synthesize a Backblaze-like fleet, import it, and make every result from it.
 
@@ -59,7 +61,7 @@ def demo_command(
             out.print(f"  [dim]→ {step.result}[/]", soft_wrap=True)
 
         options = DemoOptions(start=start, end=end, scale=scale, seed=seed, movie=not no_movie)
-        steps = run_demo(workspace, options, on_step=on_step, on_frames=on_frames)
+        steps = run_demo(workspace, options, on_step=on_step, on_frames=on_frames, cluster=cluster)
     reused = sum(step.reused for step in steps)
     out.print(
         f"demo done in {time.perf_counter() - began:.1f} s: {counted(len(steps), 'step')}, "

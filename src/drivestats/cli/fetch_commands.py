@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from drivestats.backblaze.fetch import BASE_URL, FetchReport
-from drivestats.cli.common import counted, pass_workspace, progress
+from drivestats.cli.common import cluster_option, counted, pass_workspace, progress
 from drivestats.workspace import Workspace
 
 base_url_option = click.option(
@@ -56,8 +56,9 @@ def fetch_command(
 @click.command("update")
 @base_url_option
 @quiet_option
+@cluster_option
 @pass_workspace
-def update_command(workspace: Workspace, base_url: str, quiet: bool) -> None:
+def update_command(workspace: Workspace, base_url: str, quiet: bool, cluster: str | None) -> None:
     """Fetch every period not yet downloaded (2013 to the last finished quarter), then import it.
 
     A period the server lacks (a quarter not published yet) or a corrupt download is
@@ -73,7 +74,7 @@ def update_command(workspace: Workspace, base_url: str, quiet: bool) -> None:
     with progress(quiet) as bar:
         listener = ProgressListener(bar)
         paths = fetched.paths("downloaded", "present")
-        report = import_sources(workspace, paths, listener)  # type: ignore[arg-type]
+        report = import_sources(workspace, paths, listener, cluster=cluster)  # type: ignore[arg-type]
     for outcome in report.outcomes:
         if outcome.status == "imported":
             click.echo(

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from drivestats.cli.common import counted, frame_reporter, pass_workspace, progress
+from drivestats.cli.common import (
+    cluster_option,
+    counted,
+    frame_reporter,
+    pass_workspace,
+    progress,
+)
 from drivestats.errors import DrivestatsError
 
 
@@ -105,6 +111,7 @@ def _look(size: str, fps: int | None, layout_file: str | None, watermark: str, c
     help="Also write every frame as a PNG into this folder.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@cluster_option
 @pass_workspace
 def movie_command(
     workspace: Any,
@@ -120,6 +127,7 @@ def movie_command(
     cell: str,
     frames_dir: str | None,
     quiet: bool,
+    cluster: str | None,
 ) -> None:
     """Render the fleet movie: every drive a cell, every day a frame, as an mp4.
 
@@ -152,6 +160,7 @@ def movie_command(
             frames_dir=Path(frames_dir) if frames_dir else None,
             on_frames=on_frames,
             layout=layout_choice,
+            cluster=cluster,
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -9,26 +9,36 @@ from typing import Any
 
 import click
 
-from drivestats.cli.common import console, counted, format_option, pass_workspace, print_rows
+from drivestats.cli.common import (
+    cluster_option,
+    console,
+    counted,
+    format_option,
+    pass_workspace,
+    print_rows,
+)
 from drivestats.workspace import Workspace
 
 
 class ProgressListener:
-    """Draws one progress bar per source, with rows/s and MB/s."""
+    """Draws one progress bar per source, with rows/s and MB/s.
+
+    On a cluster several sources are built at once, and a bar fills when its task ends.
+    """
 
     def __init__(self, bar) -> None:  # type: ignore[no-untyped-def]
         self.bar = bar
-        self.task = None
-        self.started = time.perf_counter()
+        self.tasks: dict[Path, Any] = {}
+        self.started: dict[Path, float] = {}
 
     def source_started(self, source: Path, total_bytes: int) -> None:
-        self.started = time.perf_counter()
-        self.task = self.bar.add_task(source.name, total=total_bytes, rate="")
+        self.started[source] = time.perf_counter()
+        self.tasks[source] = self.bar.add_task(source.name, total=total_bytes, rate="")
 
     def advanced(self, source: Path, done_bytes: int, rows: int) -> None:
-        seconds = max(time.perf_counter() - self.started, 1e-6)
+        seconds = max(time.perf_counter() - self.started[source], 1e-6)
         rate = f"{rows / seconds:,.0f} rows/s  {done_bytes / seconds / 1e6:,.1f} MB/s"
-        self.bar.update(self.task, completed=done_bytes, rate=rate)
+        self.bar.update(self.tasks[source], completed=done_bytes, rate=rate)
 
     def note(self, message: str) -> None:
         self.bar.console.print(f"[yellow]{message}")
@@ -43,21 +53,26 @@ class ProgressListener:
     "days that held more than twice their rows.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@cluster_option
 @pass_workspace
-def import_command(workspace: Workspace, paths: tuple[str, ...], force: bool, quiet: bool) -> None:
+def import_command(
+    workspace: Workspace, paths: tuple[str, ...], force: bool, quiet: bool, cluster: str | None
+) -> None:
     """Import Backblaze zips, daily CSVs, Parquet files, folders of them, or an Iceberg table.
 
     A table is named by its metadata file (or its folder), by a PyIceberg catalog URI
     with the table after '#' (sqlite:///catalog.db#default.drivestats), or by a catalog of
     PyIceberg's configuration (catalog:NAME#default.drivestats); credentials and endpoints
     come from PyIceberg's configuration (~/.pyiceberg.yaml, PYICEBERG_* variables) and are
-    never stored. Only the months the store does not hold yet are read.
+    never stored. Only the months the store does not hold yet are read. With --cluster,
+    the import jobs of zips and CSVs are built on a Dask cluster's workers.
     """
     from drivestats.cli.common import progress
     from drivestats.store import import_sources
 
     with progress(quiet=quiet) as bar:
-        report = import_sources(workspace, list(paths), ProgressListener(bar), force=force)
+        listener = ProgressListener(bar)
+        report = import_sources(workspace, list(paths), listener, force=force, cluster=cluster)
     out = console()
     for outcome in report.outcomes:
         for day, earlier in outcome.replaced_days:

@@ -277,7 +277,11 @@ def _build_segment(context: jobs.JobContext) -> None:
 
     spec = MovieSpec.from_params(context.params["movie"])
     first, count = context.params["first_frame"], context.params["frames"]
-    painter = _painter(jobs.load(context.workspace, context.params["fleet_job"]), spec)
+    # A cluster worker is handed the fleet job: it never reads the catalog.
+    fleet_job = context.hints.get("fleet_job") or jobs.load(
+        context.workspace, context.params["fleet_job"]
+    )
+    painter = _painter(fleet_job, spec)
     if segment_content(painter, first, count) != context.params["content"]:
         raise DrivestatsError(f"segment {context.id}: its fleet tables no longer give its frames")
     comment = context.id
@@ -346,6 +350,11 @@ def _painter(fleet_job: jobs.JobResult, spec: MovieSpec) -> Painter:
         _painters.clear()  # one movie at a time: memory stays bounded
         _painters[key] = Painter(scene(fleet_job, spec))
     return _painters[key]
+
+
+def forget_scenes() -> None:
+    """Drop the scene kept for the next segment (a long-lived cluster worker's memory)."""
+    _painters.clear()
 
 
 def _fleet_of(context: jobs.JobContext) -> jobs.JobResult:
@@ -439,6 +448,7 @@ def render_movie(
     on_frames: Callable[[int, int], None] | None = None,
     segment_frames: int = SEGMENT_FRAMES,
     layout: str = "whole",
+    cluster: str | None = None,
 ) -> MovieResult:
     """The movie job for a range (made or reused), published under its name in results/.
 
@@ -446,7 +456,8 @@ def render_movie(
     every imported day (up to ``until``) shows for those days. With
     ``layout="range"`` the movie is laid out for the drives seen in the range and
     removal is decided by ``until`` (default: ``end``). ``on_frames(done, total)``
-    hears about progress.
+    hears about progress. With a Dask scheduler's address as ``cluster``, the segments
+    are rendered on its workers; the join stays here.
     """
     from drivestats.fleet import fleet_tables
 
@@ -465,7 +476,7 @@ def render_movie(
     else:
         raise DrivestatsError(f"the layout is 'whole', 'range' or a layout file, not {layout!r}")
     spec = with_frame_rate(spec, look.fps)
-    result = movie_job(workspace, spec, fleet_job, workers, on_frames)
+    result = movie_job(workspace, spec, fleet_job, workers, on_frames, cluster)
     name = spec.result_name({"layout": layout, "until": until, "fps": look.fps})
     result.link = jobs.publish(workspace, result.job, "movie.mp4", name)
     if out is not None:
@@ -508,6 +519,7 @@ def movie_job(
     fleet_job: jobs.JobResult,
     workers: int | None = None,
     on_frames: Callable[[int, int], None] | None = None,
+    cluster: str | None = None,
 ) -> MovieResult:
     """The movie job of a spec: finished segments reused, the others rendered by workers."""
     total = spec.frame_count
@@ -543,7 +555,7 @@ def movie_job(
     report(done, total)
     placed = painter.scene.layout
     del painter
-    if min(workers or os.cpu_count() or 1, len(pending)) > 1:
+    if cluster is not None or min(workers or os.cpu_count() or 1, len(pending)) > 1:
         _painters.clear()  # the workers draw; this process need not hold a scene meanwhile
 
     def heard(frames: int) -> None:
@@ -552,7 +564,7 @@ def movie_job(
         report(done, total)
 
     work = [planned[number] for number in pending]
-    for number, job in _run_segments(workspace, work, fleet_job, workers, heard):
+    for number, job in _run_segments(workspace, work, fleet_job, workers, heard, cluster):
         finished[pending[number]] = job
 
     segments = [finished[number] for number in range(len(planned))]
@@ -607,11 +619,18 @@ def _run_segments(
     fleet_job: jobs.JobResult,
     workers: int | None,
     heard: Callable[[int], None],
+    cluster: str | None = None,
 ) -> Iterable[tuple[int, jobs.JobResult]]:
-    """Build segment jobs, in this process for one worker, else in spawned worker processes."""
+    """Build segment jobs: in this process for one worker, else in spawned worker processes,
+    or as tasks of a Dask cluster."""
     global _frame_listener
     workers = max(1, min(workers or os.cpu_count() or 1, len(planned)))
     if not planned:
+        return
+    if cluster is not None:
+        from drivestats.cluster import cluster_segments
+
+        yield from cluster_segments(workspace, cluster, planned, fleet_job, heard)
         return
     if workers == 1:
         _frame_listener = heard
