@@ -42,7 +42,10 @@ def workspace_passer(fallback: Callable[[], Path] | None = None) -> Callable[...
         @click.pass_context
         @wraps(command)
         def wrapper(ctx: click.Context, home: str | None, *args: Any, **kwargs: Any) -> Any:
-            chosen = home or ctx.find_root().obj or (fallback() if fallback else None)
+            given = ctx.find_root().obj
+            if ctx.get_parameter_source("home") is click.core.ParameterSource.ENVIRONMENT:
+                home = given or home  # `drivestats --home X cmd` beats the environment
+            chosen = home or given or (fallback() if fallback else None)
             return command(Workspace.resolve(chosen), *args, **kwargs)
 
         return wrapper
