@@ -10,7 +10,9 @@ removed. Expected counts come from the raw CSV files read with the csv module.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import sqlite3
 from pathlib import Path
 
@@ -59,8 +61,8 @@ def test_an_old_daily_store_makes_tables_and_takes_new_imports(tmp_path: Path) -
     every = ["--min-drives", "0", "--min-drive-days", "0", "--include-boot", "--format", "csv"]
     made = run_cli(old, "afr", "--period", "lifetime", *every)
     assert made.exit_code == 0, made.output
-    (total,) = [line for line in made.stdout.splitlines() if line.startswith("ALL,")]
-    assert int(total.split(",")[4]) == sum(expected_first.values())  # drive days: every row
+    (total,) = [row for row in csv.DictReader(io.StringIO(made.stdout)) if row["model"] == "ALL"]
+    assert int(total["drive_days"]) == sum(expected_first.values())  # every row
 
     # A new import into the same month gathers it into one file and drops the day files.
     assert run_cli(old, "import", str(later)).exit_code == 0

@@ -122,7 +122,7 @@ def build_import(check: WorkerCheck, build: ImportBuild) -> jobs.JobResult:
                 "the file changed while it was imported (replaced, rewritten or deleted after "
                 "it was hashed); nothing was stored: import it again",
             )
-        hints = {**build.hints, "identity": store._file_identity(stat)}
+        hints = {**build.hints, "identity": store.file_identity(stat)}
         return jobs.run(
             workspace, store.IMPORT, build.params, build.inputs, hints=hints, record=False
         )

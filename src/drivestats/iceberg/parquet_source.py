@@ -156,7 +156,7 @@ def build(context: jobs.JobContext, source: Path) -> None:
         )
         days.update(month_days)
         serials.append(month_serials)
-    store._refuse_if_changed(source, context.hints.get("identity"))
+    store.refuse_if_changed(source, context.hints.get("identity"))
     drives = len(pc.unique(pa.concat_arrays(serials))) if serials else 0
     rows = sum(info["rows"] for info in days.values())
     if not rows:

@@ -429,7 +429,7 @@ def import_table(
                 workspace, "select count(*) as n from days where source_sha256 = ?", (identity,)
             )[0]["n"]
             if owned == known[0]["days"]:
-                store._fill(outcome, known[0])
+                store.fill_outcome(outcome, known[0])
                 outcome.seconds = time.perf_counter() - started
                 return outcome
         schema, months = plan(table, snapshot_id, path)
@@ -477,15 +477,15 @@ def import_table(
         )
         if not job.manifest["notes"]["days"]:
             raise BadInputError(path, "the months to import hold no rows")
-        store._refuse_shrinking_days(workspace, job, path, force)
+        store.refuse_shrinking_days(workspace, job, path, force)
     except BadInputError as error:
         return failed(error)
-    entry = store._publication(
+    entry = store.publication(
         workspace, job, path, total_bytes, snapshot.timestamp_ms * 1_000_000, identity
     )
-    outcome.replaced_days = store._replaced_days(workspace, entry)
-    store._publish(workspace, entry)
-    store._fill(outcome, entry["source"])
+    outcome.replaced_days = store.days_replaced(workspace, entry)
+    store.publish(workspace, entry)
+    store.fill_outcome(outcome, entry["source"])
     outcome.status = "imported"
     outcome.seconds = time.perf_counter() - started
     return outcome
