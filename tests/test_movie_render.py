@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli, sample_files, write_day
-from drivestats import jobs
+from drivestats import jobs, lineage
 from drivestats.fleet import fleet_tables
 from drivestats.movie.render import Look, movie_job, movie_spec, scene
 from drivestats.provenance import JOB_KEY as PNG_JOB_KEY
@@ -59,7 +59,7 @@ def test_movie_command_makes_a_playable_mp4_of_every_day_plus_tail(
     # The job id travels inside the file, and `show` finds the job from a copy.
     job_id = read_provenance(out)["job"]
     assert job_id and job_id.startswith("movie-")
-    assert jobs.job_of_file(Workspace.resolve(samples_home), out) == job_id
+    assert lineage.job_of_file(Workspace.resolve(samples_home), out) == job_id
     again = run_cli(samples_home, "movie", "--size", SMALL, "--fps", "30", "--workers", "1")
     assert "reused" in again.output
 
@@ -197,7 +197,7 @@ def test_hand_made_days_through_import_give_the_designed_colours(tmp_path: Path)
     assert is_red(colour("2015-01-04", "C")) and is_red(colour("2015-01-05", "C"))
     assert colour("2015-01-03", "D") == (64, 64, 64)  # not there yet: background
     assert colour("2015-01-04", "D") == (255, 255, 255)
-    frame_job = jobs.job_of_file(workspace, tmp_path / "f.png")
+    frame_job = lineage.job_of_file(workspace, tmp_path / "f.png")
     assert jobs.verify(workspace, frame_job)["identical"]
 
 

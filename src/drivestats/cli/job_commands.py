@@ -63,13 +63,13 @@ def show_command(
     results/afr-lifetime.csv, from whatever directory. A store month file holding days of
     several imports shows each. --json prints the tree (a list of trees for several).
     """
-    from drivestats import jobs
+    from drivestats import lineage
     from drivestats.errors import DrivestatsError
 
     path = _workspace_path(workspace, target)
-    identities = jobs.jobs_of_file(workspace, path) if path.exists() else [target]
+    identities = lineage.jobs_of_file(workspace, path) if path.exists() else [target]
     try:
-        trees = [jobs.lineage(workspace, identity) for identity in identities]
+        trees = [lineage.lineage(workspace, identity) for identity in identities]
     except DrivestatsError:
         if not path.exists():
             raise
@@ -171,7 +171,10 @@ def _grow(branch: Any, node: dict[str, Any], file_limit: int, expand_all: bool =
             for grandparent in parent["upstream"]
             if not grandparent.get("repeated")
         }
-        for grandparent in below.values():
+        # In the order of what they are (their parameters), not of their ids: a code change
+        # renames every job, and the tree should read the same.
+        ordered = sorted(below.values(), key=lambda n: json.dumps(n["parameters"], sort_keys=True))
+        for grandparent in ordered:
             _grow(folded.add(_label(grandparent)), grandparent, file_limit, expand_all)
 
 
@@ -190,7 +193,8 @@ def verify_command(workspace: Workspace, job: str, shallow: bool) -> None:
     results/afr-lifetime.csv. A movie is re-made from its frames: every segment
     re-rendered and re-encoded.
     """
-    from drivestats.jobs import job_of_file, load, verify
+    from drivestats.jobs import load, verify
+    from drivestats.lineage import job_of_file
 
     path = _workspace_path(workspace, job)
     target = load(workspace, job_of_file(workspace, path) if path.exists() else job)
