@@ -2,6 +2,7 @@
 
     python benchmarks/bench_small_steps.py                 # the real April 2013 samples
     python benchmarks/bench_small_steps.py --rounds 9
+    python benchmarks/bench_small_steps.py --home BIG --only afr --period 2016Q4   # a big store
 
 Builds a workspace from the ten real sample days (or uses --home), runs every
 command once so that its jobs exist, then times each command as a fresh process,
@@ -35,13 +36,13 @@ SEED = {
 }
 
 
-def commands(samples: Path) -> dict[str, list[str]]:
+def commands(samples: Path, period: str = "2013Q2") -> dict[str, list[str]]:
     return {
         "--help": ["--help"],
         "afr --help": ["afr", "--help"],
         "import (known)": ["import", "--quiet", str(samples)],
         "afr --period lifetime": ["afr", "--period", "lifetime"],
-        "afr --period 2013Q2": ["afr", "--period", "2013Q2"],
+        f"afr --period {period}": ["afr", "--period", period],
         "survival": ["survival"],
         "movie": ["movie", "--quiet"],
     }
@@ -74,6 +75,10 @@ def main() -> None:
     parser.add_argument("--home", type=Path, help="a workspace to use (default: a new one)")
     parser.add_argument("--samples", type=Path, default=SAMPLES)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--period", default="2013Q2", help="the period of the AFR tables timed")
+    parser.add_argument(
+        "--only", nargs="*", help="time only the commands whose names hold one of these words"
+    )
     args = parser.parse_args()
     import drivestats
 
@@ -82,10 +87,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         home = args.home or Path(scratch) / "home"
         drivestats = [sys.executable, "-m", "drivestats", "--home", str(home)]
-        todo = commands(args.samples)
+        todo = commands(args.samples, args.period)
+        wanted = lambda name: not args.only or any(word in name for word in args.only)  # noqa: E731
+        todo = {name: argv for name, argv in todo.items() if wanted(name)}
         for argv in todo.values():  # every job made once
             subprocess.run([*drivestats, *argv], stdout=subprocess.DEVNULL, check=True)
-        models = _largest_models(home, args.rounds)
+        models = _largest_models(home, args.rounds) if wanted("survival") else []
         load_start = os.getloadavg()
         times: dict[str, list[float]] = {"python -c pass": []}
         for number in range(args.rounds):
@@ -94,12 +101,14 @@ def main() -> None:
                 times.setdefault(name, []).append(timed([*drivestats, *argv]))
             # Steps that make a job (a threshold or model not asked for before).
             made = {
-                "afr --period 2013Q2 (a new table)": [
-                    "afr", "--period", "2013Q2", "--min-drives", str(100 + number),
+                f"afr --period {args.period} (a new table)": [
+                    "afr", "--period", args.period, "--min-drives", str(100 + number),
                 ],
-                "survival (new models)": ["survival", "--models", models[number]],
+                "survival (new models)": ["survival", "--models", *models[number : number + 1]],
             }  # fmt: skip
             for name, argv in made.items():
+                if not wanted(name):
+                    continue
                 times.setdefault(name, []).append(timed([*drivestats, *argv]))
         load_end = os.getloadavg()
     baseline = statistics.median(times["python -c pass"])
