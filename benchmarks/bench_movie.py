@@ -38,7 +38,8 @@ import pyarrow.parquet as pq
 from drivestats import jobs
 from drivestats.movie.draw import Painter
 from drivestats.movie.encode import encoder_command
-from drivestats.movie.render import SEGMENT_FRAMES, MovieSpec, movie_job, scene
+from drivestats.movie.render import movie_job, scene
+from drivestats.movie.spec import SEGMENT_FRAMES, MovieSpec
 from drivestats.movie.state import day_number, day_text
 from drivestats.workspace import Workspace
 
@@ -138,7 +139,8 @@ import json, resource, sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from pathlib import Path
 from drivestats import jobs
-from drivestats.movie.render import MovieSpec, movie_job
+from drivestats.movie.render import movie_job
+from drivestats.movie.spec import MovieSpec
 from drivestats.workspace import Workspace
 fleet = jobs.JobResult({fleet.id!r}, "fleet-tables", Path({str(fleet.dir)!r}), False,
                        {fleet.manifest!r})

@@ -137,7 +137,8 @@ LOCAL_RUN = """
 import json, sys
 from pathlib import Path
 from drivestats.cli import cli
-from drivestats.movie.render import Look, render_movie
+from drivestats.movie.render import render_movie
+from drivestats.movie.spec import Look
 from drivestats.workspace import Workspace
 home, sources = sys.argv[1], json.loads(sys.argv[2])
 for args in (["import", "-q", *sources], ["movie", "--quiet", "--size", "640x360"]):
@@ -167,7 +168,8 @@ def cluster_home(
     tmp_path_factory: pytest.TempPathFactory, dask_cluster: DaskProcesses, sources: list[Path]
 ) -> dict[str, object]:
     """The same work as local_home, on the cluster, with what its progress reports said."""
-    from drivestats.movie.render import Look, render_movie
+    from drivestats.movie.render import render_movie
+    from drivestats.movie.spec import Look
     from drivestats.store import import_sources
     from drivestats.workspace import Workspace
 
@@ -312,7 +314,8 @@ def test_each_side_reuses_the_jobs_of_the_other(
     cluster_home: dict[str, object],
     sources: list[Path],
 ) -> None:
-    from drivestats.movie.render import Look, render_movie
+    from drivestats.movie.render import render_movie
+    from drivestats.movie.spec import Look
     from drivestats.workspace import Workspace
 
     made_there = tmp_path / "made-there"
@@ -367,7 +370,8 @@ def test_a_run_decides_source_by_source_as_a_local_run(
 def test_a_worker_killed_mid_segment_is_retried_and_leaves_no_half_job(
     tmp_path: Path, dask_cluster: DaskProcesses, local_home: Path
 ) -> None:
-    from drivestats.movie.render import Look, render_movie
+    from drivestats.movie.render import render_movie
+    from drivestats.movie.spec import Look
     from drivestats.workspace import Workspace
 
     # Larger frames, so that a segment takes long enough to be caught mid-build.

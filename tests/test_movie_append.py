@@ -9,7 +9,8 @@ from conftest import run_cli
 from drivestats import jobs
 from drivestats.fleet import fleet_tables
 from drivestats.movie.draw import Painter
-from drivestats.movie.render import Look, MovieSpec, render_movie, scene
+from drivestats.movie.render import render_movie, scene
+from drivestats.movie.spec import Look, MovieSpec
 from drivestats.workspace import Workspace
 
 # A cell with room to spare for the new quarter, and a fixed rate: an automatic one rises

@@ -18,7 +18,8 @@ from PIL import Image
 from conftest import raw_counts, run_cli, sample_files
 from drivestats.fleet import fleet_tables
 from drivestats.movie.draw import counts_text
-from drivestats.movie.render import movie_spec, scene
+from drivestats.movie.render import scene
+from drivestats.movie.spec import movie_spec
 from drivestats.workspace import Workspace
 
 SIZE = "640x360"

@@ -18,7 +18,8 @@ from PIL import Image
 from conftest import run_cli, sample_files, write_day
 from drivestats import jobs, lineage
 from drivestats.fleet import fleet_tables
-from drivestats.movie.render import Look, movie_job, movie_spec, scene
+from drivestats.movie.render import movie_job, scene
+from drivestats.movie.spec import Look, movie_spec
 from drivestats.provenance import JOB_KEY as PNG_JOB_KEY
 from drivestats.provenance import read as read_provenance
 from drivestats.workspace import Workspace

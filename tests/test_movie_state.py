@@ -18,7 +18,8 @@ import pytest
 
 from drivestats import jobs
 from drivestats.movie.draw import Painter
-from drivestats.movie.render import MovieSpec, scene
+from drivestats.movie.render import scene
+from drivestats.movie.spec import MovieSpec
 from drivestats.movie.state import TAIL_FRAMES, Timeline, day_number
 
 DAY0 = dt.date(2015, 1, 1)

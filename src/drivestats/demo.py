@@ -185,7 +185,8 @@ def run_demo(
     record("survival", started, survival, _published(workspace, survival), survival.reused)
 
     if options.movie:
-        from drivestats.movie.render import Look, render_movie, render_poster
+        from drivestats.movie.render import render_movie, render_poster
+        from drivestats.movie.spec import Look
 
         look = Look(cell=options.cell)
         started = time.perf_counter()

@@ -449,14 +449,19 @@ def period_chart(labels: Sequence[str], series: Sequence[dict], label: str) -> M
         body.append(f'<g class="{kind}" data-name="{escape(s["name"])}">' + "".join(marks) + "</g>")
     every = max(1, math.ceil(count / 14))
     body += _x_axis(frame, [(i, labels[i]) for i in range(0, count, every)])
-    body += _legend(
+    body += _series_legend(frame, series, colours)
+    return _svg(frame.width, frame.height, label, body)
+
+
+def _series_legend(frame: Frame, series: Sequence[dict], colours: Sequence[str]) -> list[str]:
+    """The legend of a chart's series: each name linked to its page, dashed where its line is."""
+    return _legend(
         frame,
         [s["name"] for s in series],
         colours,
         [s.get("url") for s in series],
         [bool(s.get("dashed")) for s in series],
     )
-    return _svg(frame.width, frame.height, label, body)
 
 
 def survival_chart(series: Sequence[dict], label: str) -> Markup:
@@ -515,13 +520,7 @@ def survival_chart(series: Sequence[dict], label: str) -> Markup:
         )
         body.append(f'<g class="series" data-name="{escape(s["name"])}">' + "".join(marks) + "</g>")
     body += _x_axis(frame, [(t, f"{t:g} y") for t in x_ticks])
-    body += _legend(
-        frame,
-        [s["name"] for s in series],
-        colours,
-        [s.get("url") for s in series],
-        [bool(s.get("dashed")) for s in series],
-    )
+    body += _series_legend(frame, series, colours)
     return _svg(frame.width, frame.height, label, body)
 
 

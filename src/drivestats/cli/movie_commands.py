@@ -83,7 +83,7 @@ _cell_option = click.option(
 
 
 def _look(size: str, fps: int | None, layout_file: str | None, watermark: str, cell: str) -> Any:
-    from drivestats.movie.render import Look
+    from drivestats.movie.spec import Look
 
     width, height = _size(size)
     return Look(width, height, fps, _overrides(layout_file), watermark, cell)

@@ -367,7 +367,8 @@ class PlacedBlock:
 def poster_blocks(frame_folder: str, fleet_folder: str) -> dict[str, PlacedBlock]:
     """Each model's block (with its label) on a poster, from the layout the movie drew it with."""
     from drivestats.movie.layout import OTHER
-    from drivestats.movie.render import MovieSpec, scene
+    from drivestats.movie.render import scene
+    from drivestats.movie.spec import MovieSpec
 
     manifest = json.loads((Path(frame_folder) / jobs.MANIFEST).read_text())
     fleet_manifest = json.loads((Path(fleet_folder) / jobs.MANIFEST).read_text())
