@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +40,7 @@ class Collection:
     forgotten: list[str] = field(default_factory=list)  # catalog rows whose folder is gone
 
 
-def collect(
-    workspace: Workspace,
-    keep: int = 0,
-    dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> Collection:
+def collect(workspace: Workspace, keep: int = 0, dry_run: bool = False) -> Collection:
     """Find (and unless dry_run, remove) the jobs nothing needs; returns what was found."""
     from drivestats.store import store_lock
 
@@ -54,7 +48,7 @@ def collect(
     with store_lock(workspace):
         result = _plan(workspace, keep)
         if not dry_run:
-            _remove(workspace, result, progress)
+            _remove(workspace, result)
     return result
 
 
@@ -158,25 +152,23 @@ def _unshared_bytes(folder: Path) -> int:
 
 
 def _leftovers(workspace: Workspace) -> list[Path]:
-    found = []
-    for pattern in _LEFTOVERS:
-        found += _abandoned(workspace.home.glob(pattern))
+    candidates = [path for pattern in _LEFTOVERS for path in workspace.home.glob(pattern)]
     if workspace.jobs.is_dir():
-        found += _abandoned(workspace.jobs.glob("*/.tmp-*"))
-    return sorted(found)
+        candidates += workspace.jobs.glob("*/.tmp-*")
+    return sorted(path for path in candidates if jobs.abandoned(path.name))
 
 
-def _abandoned(paths) -> list[Path]:  # type: ignore[no-untyped-def]
-    """Folders named '...-<pid>-<random>' whose process (on this machine) is gone."""
-    return [path for path in paths if jobs.abandoned(path.name)]
+def _forget(workspace: Workspace, identities: list[str]) -> None:
+    """Take jobs out of the catalog (their folders are gone or going)."""
+    with catalog.connect(workspace) as connection:
+        for identity in identities:
+            connection.execute("delete from job_outputs where job_id = ?", (identity,))
+            connection.execute("delete from jobs where id = ?", (identity,))
 
 
-def _remove(
-    workspace: Workspace, result: Collection, progress: Callable[[int, int], None] | None
-) -> None:
+def _remove(workspace: Workspace, result: Collection) -> None:
     workspace.scratch.mkdir(parents=True, exist_ok=True)
-    total = len(result.removed)
-    for done, (identity, stage) in enumerate(sorted(result.removed.items()), start=1):
+    for identity, stage in sorted(result.removed.items()):
         folder = workspace.jobs / stage / identity
         # Out of jobs/ first: from this moment the job is gone for every reader.
         doomed = workspace.scratch / f"gc-{identity}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -184,17 +176,9 @@ def _remove(
             folder.rename(doomed)
         except FileNotFoundError:
             doomed = folder  # removed meanwhile by another gc
-        with catalog.connect(workspace) as connection:
-            connection.execute("delete from job_outputs where job_id = ?", (identity,))
-            connection.execute("delete from jobs where id = ?", (identity,))
+        _forget(workspace, [identity])
         shutil.rmtree(doomed, ignore_errors=True)
-        if progress:
-            progress(done, total)
-    if result.forgotten:
-        with catalog.connect(workspace) as connection:
-            for identity in result.forgotten:
-                connection.execute("delete from job_outputs where job_id = ?", (identity,))
-                connection.execute("delete from jobs where id = ?", (identity,))
+    _forget(workspace, result.forgotten)
     for leftover in result.leftovers:
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drivestats import jobs
+from drivestats.errors import counted
 from drivestats.workspace import Workspace
 
 
@@ -147,7 +148,7 @@ def run_demo(
         "import",
         started,
         None,
-        f"{len(archives):,} zip{'' if len(archives) == 1 else 's'}, {rows:,} rows into store/",
+        f"{counted(len(archives), 'zip')}, {rows:,} rows into store/",
         not imported,
     )
 

@@ -22,6 +22,11 @@ class BadInputError(DrivestatsError):
         return (BadInputError, (self.source, self.reason, self.member, self.line))
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 segment', '2 segments', '1,200 jobs': a count and its noun in agreement."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def first_few(items: list[str], limit: int = 5) -> str:
     """Items for a message: 'a, b, c and 4 more' (a message names examples, not thousands)."""
     shown = ", ".join(items[:limit])

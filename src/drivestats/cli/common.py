@@ -172,8 +172,3 @@ def frame_reporter(bar: Any, description: str = "movie"):  # type: ignore[no-unt
         bar.update(task, completed=done, total=total, rate=rate, visible=True)
 
     return on_frames
-
-
-def counted(number: int, noun: str) -> str:
-    """'1 segment', '2 segments', '1,200 jobs': a count and its noun in agreement."""
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")

@@ -6,7 +6,8 @@ import time
 
 import click
 
-from drivestats.cli.common import cluster_option, console, counted, workspace_passer
+from drivestats.cli.common import cluster_option, console, workspace_passer
+from drivestats.errors import counted
 from drivestats.workspace import Workspace, demo_home
 
 

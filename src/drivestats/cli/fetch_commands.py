@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from drivestats.backblaze.fetch import BASE_URL, FetchReport
-from drivestats.cli.common import cluster_option, counted, pass_workspace, progress
+from drivestats.cli.common import cluster_option, pass_workspace, progress
+from drivestats.errors import counted
 from drivestats.workspace import Workspace
 
 base_url_option = click.option(

@@ -10,12 +10,11 @@ import click
 
 from drivestats.cli.common import (
     cluster_option,
-    counted,
     frame_reporter,
     pass_workspace,
     progress,
 )
-from drivestats.errors import DrivestatsError
+from drivestats.errors import DrivestatsError, counted
 
 
 def _size(value: str) -> tuple[int, int]:

@@ -12,11 +12,11 @@ import click
 from drivestats.cli.common import (
     cluster_option,
     console,
-    counted,
     format_option,
     pass_workspace,
     print_rows,
 )
+from drivestats.errors import counted
 from drivestats.workspace import Workspace
 
 

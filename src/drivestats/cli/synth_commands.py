@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from drivestats.cli.common import console, counted, pass_workspace, progress
+from drivestats.cli.common import console, pass_workspace, progress
+from drivestats.errors import counted
 from drivestats.workspace import Workspace
 
 DAY = click.DateTime(["%Y-%m-%d"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drivestats.backblaze.format import vendor_of
+from drivestats.errors import counted
 from drivestats.fleet import model_facts
 from drivestats.rates.intervals import afr_interval, annualized_failure_rate
 from drivestats.rates.periods import Period, periods_within
@@ -29,17 +30,8 @@ AFR_COLUMNS = (
     "ci_low",
     "ci_high",
 )
-LEFT_OUT_COLUMNS = (
-    "period",
-    "model",
-    "vendor",
-    "capacity_tb",
-    "drives",
-    "drives_counted",
-    "drive_days",
-    "failures",
-    "reason",
-)
+# A model left out: its counts as in the table (up to its failures), and why.
+LEFT_OUT_COLUMNS = ("period", *AFR_COLUMNS[: AFR_COLUMNS.index("failures") + 1], "reason")
 COUNTING = (
     "Backblaze's row counting: each row is a drive day and each row with failure=1 is a "
     "failure, so a serial that reports failure=1 twice counts twice and the days it reports "
@@ -341,10 +333,6 @@ def left_out_summary(left_out: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
-
-
 def source_lines(inclusion: Iterable[Mapping[str, Any]]) -> list[str]:
     """Where each rule applied comes from, marked where the rule table's row is not quoted
     or is ambiguous; each source once."""
@@ -386,12 +374,12 @@ def caption_of(notes: Mapping[str, Any]) -> str:
     repeated = notes.get("repeated_rows", 0)
     if repeated and notes.get("dedupe"):
         lines.append(
-            f"Counted each drive once a day: {_count(repeated, 'row')} repeating a drive on its "
+            f"Counted each drive once a day: {counted(repeated, 'row')} repeating a drive on its "
             "day left out (--dedupe)."
         )
     elif repeated:
         lines.append(
-            f"{_count(repeated, 'row')} repeat a drive on its day: counted as published, as "
+            f"{counted(repeated, 'row')} repeat a drive on its day: counted as published, as "
             "Backblaze counts rows (--dedupe counts each drive once a day)."
         )
     if notes.get("boot_rule"):
@@ -402,8 +390,8 @@ def caption_of(notes: Mapping[str, Any]) -> str:
         lines.append("Left out: nothing.")
     for reason, entry in sorted(summary.items()):
         lines.append(
-            f"Left out as {reason}{per}: {_count(entry['models'], 'model')} with "
-            f"{_count(entry['drives'], 'drive')} on the last day, "
-            f"{_count(entry['drive_days'], 'drive day')} and {_count(entry['failures'], 'failure')}."
+            f"Left out as {reason}{per}: {counted(entry['models'], 'model')} with "
+            f"{counted(entry['drives'], 'drive')} on the last day, "
+            f"{counted(entry['drive_days'], 'drive day')} and {counted(entry['failures'], 'failure')}."
         )
     return "\n".join(lines)
