@@ -93,6 +93,18 @@ def test_reimport_is_skipped_and_changes_nothing(samples, home, tmp_path):
     assert day.stat().st_mtime_ns == before.st_mtime_ns and day.stat().st_ino == before.st_ino
 
 
+def test_a_source_is_remembered_by_its_own_size_and_mtime(samples, home, tmp_path):
+    """What lets a re-import skip the source's sha256: its path, size and mtime, not a month's."""
+    import sqlite3
+
+    archive = pack_like_backblaze(samples[:3], tmp_path / "data_2013.zip")
+    assert run_cli(home, "import", str(archive)).exit_code == 0
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        (row,) = db.execute("select path, size, mtime_ns from sources").fetchall()
+    stat = archive.stat()
+    assert row == (str(archive), stat.st_size, stat.st_mtime_ns)
+
+
 def test_new_month_touches_only_its_month(home, tmp_path):
     header = "date,serial_number,model,capacity_bytes,failure"
     april = write_day(tmp_path / "a", "2016-04-30", header, ["2016-04-30,A,ST1,1,0"])

@@ -110,6 +110,47 @@ def test_a_full_disk_stops_the_import_with_one_line_and_keeps_the_store(tmp_path
     assert stored_rows(home) == raw_counts(days)["rows_per_day"]
 
 
+def test_a_month_failing_while_the_next_is_parsed_stops_the_import_cleanly(
+    tmp_path: Path,
+) -> None:
+    """April is written on its own thread while May is parsed; April's failure stops it all."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+    import zipfile
+
+    april = sample_files()[:3]
+    archive = tmp_path / "data_2013.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as packed:
+        for path in april:
+            packed.write(path, f"data_2013/{path.name}")
+        for number, path in enumerate(sample_files()[3:6], start=1):
+            day = f"2013-05-{number:02d}"
+            packed.writestr(f"data_2013/{day}.csv", path.read_text().replace(path.stem, day))
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "drivestats", "--home", str(home), "import", "--quiet"]
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    full = subprocess.run(
+        [*command, str(archive)], preexec_fn=small_disk, capture_output=True, text=True
+    )
+    assert full.returncode == 1
+    assert "Traceback" not in full.stderr
+    (line,) = [text for text in full.stderr.splitlines() if text.startswith("Error:")]
+    assert "no space left on device while writing" in line and "2013-04.parquet" in line
+    assert stored_rows(home) == {}
+    assert not list((home / "store").rglob("*.parquet"))
+    assert not [p for p in (home / "jobs").rglob("*") if p.is_file() and ".part" in p.name]
+    again = subprocess.run([*command, str(archive)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    counts = raw_counts(sample_files()[:6])["rows_per_day"]
+    assert sorted(stored_rows(home).values()) == sorted(counts.values())
+
+
 def test_repeated_drives_in_a_day_are_reported_and_a_flood_of_them_refused(
     tmp_path: Path,
 ) -> None:

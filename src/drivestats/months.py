@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from drivestats import provenance
 
 ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
+ROW_GROUP_ROWS = 1 << 20  # and at most this many rows, however many of their columns are empty
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
 STATISTICS = ["date", "serial_number", "model", "model_clean", "vendor", "failure"]
@@ -44,11 +45,21 @@ def month_of(day: str) -> str:
 class MonthWriter:
     """Writes one month's rows, added day after day, as sorted row groups on a thread of its own."""
 
-    def __init__(self, target: Path, metadata: dict[str, Any]) -> None:
+    def __init__(
+        self, target: Path, metadata: dict[str, Any], after: MonthWriter | None = None
+    ) -> None:
+        """``after``: the previous month's writer, closed and still writing its last rows.
+
+        This one hands over nothing before that one is finished, so memory stays at
+        one group written while the next gathers, and the next month is parsed while
+        the last one is written instead of waiting for it.
+        """
         self.target = target
+        self.after = after
+        self.closed = False
         self.metadata = json.dumps(metadata, sort_keys=True)
         self.pending: list[pa.Table] = []
-        self.pending_bytes = 0
+        self.pending_bytes = self.pending_rows = 0
         self.rows = 0
         self.schema: pa.Schema | None = None
         self.parts: list[Path] = []  # more than one only if the column set changed within the month
@@ -73,22 +84,41 @@ class MonthWriter:
         # Empty columns share one null array: only the others take memory.
         self.pending_bytes += sum(c.nbytes for c in table.columns if c.null_count < len(c))
         self.rows += table.num_rows
-        if self.pending_bytes >= ROW_GROUP_BYTES:
+        self.pending_rows += table.num_rows
+        if self.pending_bytes >= ROW_GROUP_BYTES or self.pending_rows >= ROW_GROUP_ROWS:
             self._hand_over()
 
     def _hand_over(self) -> None:
         if self.pending:
+            self._finish_previous()
             # At most one group written while the next one gathers: memory is two groups.
             self.handoff.join()
             self.handoff.put(self.pending)
-        self.pending, self.pending_bytes = [], 0
+        self.pending, self.pending_bytes, self.pending_rows = [], 0, 0
 
-    def finish(self) -> int:
-        """Write what is left, wait for the writer, and make the parts one file if there are many."""
+    def _finish_previous(self) -> None:
+        if self.after is not None:
+            previous, self.after = self.after, None
+            try:
+                previous.finish()
+            except BaseException:
+                previous.abort()
+                raise
+
+    def close(self) -> None:
+        """Hand over what is left and return while it is written; finish() waits for it."""
+        if self.closed:
+            return
         if self.schema is not None and not self.rows and not self.pending:
             self.pending = [self.schema.empty_table()]
         self._hand_over()
         self.handoff.put(None)
+        self.closed = True
+
+    def finish(self) -> int:
+        """Write what is left, wait for the writer, and make the parts one file if there are many."""
+        self.close()
+        self._finish_previous()
         self.thread.join()
         if self.failure:
             raise self.failure[0]
@@ -99,10 +129,15 @@ class MonthWriter:
         return self.rows
 
     def abort(self) -> None:
-        """Stop the writer and remove what it wrote (after an error elsewhere)."""
+        """Stop the writer (and the previous month's) and remove what they wrote."""
+        if self.after is not None:
+            previous, self.after = self.after, None
+            previous.abort()
         if self.thread.is_alive():
             self.pending = []
-            self.handoff.put(None)
+            if not self.closed:
+                self.handoff.put(None)
+                self.closed = True
             self.thread.join()
         for part in self.parts:
             part.unlink(missing_ok=True)

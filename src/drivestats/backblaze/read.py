@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,7 +53,49 @@ class Member:
         if not self.in_zip:
             return self.source.read_bytes()
         with zipfile.ZipFile(self.source) as archive:
-            return archive.read(self.name)
+            info = archive.getinfo(self.name)
+            if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & _ENCRYPTED:
+                return archive.read(info)  # stored members and the rest: zipfile's own way
+        with open(self.source, "rb") as handle:
+            return _inflated(handle, info)
+
+
+_ENCRYPTED = 0x1
+_LOCAL_HEADER = b"PK\x03\x04"
+
+
+def _inflated(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """A deflated member in one call to ISA-L's inflate, checked against the zip's directory.
+
+    zipfile inflates in small steps with zlib: 2.2 s for a 2026 quarter's 6 days where
+    this takes 0.8 s (BENCHMARKS.md), and the importer decompresses every byte it parses.
+    Never more than the directory's size is produced, so a lying member cannot swell memory.
+    """
+    from isal import isal_zlib
+
+    handle.seek(info.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != _LOCAL_HEADER:
+        raise zipfile.BadZipFile("bad local file header")
+    name_length = int.from_bytes(local[26:28], "little")
+    extra_length = int.from_bytes(local[28:30], "little")
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    packed = handle.read(info.compress_size)
+    if len(packed) < info.compress_size:
+        raise EOFError("the member's data ends early")
+    inflater = isal_zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as zips hold it
+    try:
+        data = inflater.decompress(packed, info.file_size + 1)
+    except isal_zlib.error as error:  # type: ignore[misc]  # untyped in isal's stubs
+        raise zlib.error(str(error)) from None
+    if len(data) != info.file_size or not inflater.eof:
+        raise zlib.error(
+            f"unpacks to {'more' if len(data) > info.file_size else 'less'} than the "
+            f"{info.file_size:,} bytes its directory says"
+        )
+    if isal_zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 for file {info.filename!r}")
+    return data
 
 
 # A member is decompressed whole before it is parsed, so its size bounds the import's memory.

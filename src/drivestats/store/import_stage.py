@@ -87,22 +87,26 @@ def _build_import(context: jobs.JobContext) -> None:
     provenance = parquet_provenance(
         context.id, IMPORT.name, IMPORT.code_fingerprint()["sha256"], sources=dict(context.inputs)
     )
-    # The next member is decompressed (zlib releases the GIL) while this one is converted.
+    # The next member is decompressed (ISA-L releases the GIL) while this one is converted.
     try:
         with ThreadPoolExecutor(max_workers=1) as fetcher:
-            fetched = _prefetched(fetcher, read.member_bytes, chosen, ahead=in_flight + 1)
+            fetched = _prefetched(fetcher, read.member_bytes, chosen, ahead=1)
             for member, info, unique, chunks in _in_order(convert, fetched, in_flight):
                 if months.month_of(member.day) != month:
                     if writer is not None:
-                        writer.finish()
+                        writer.close()  # written while the next month is parsed
                     month = months.month_of(member.day)
                     target = context.dir / "months" / f"{month}.parquet"
-                    writer = months.MonthWriter(target, {**provenance, "month": month})
+                    writer = months.MonthWriter(
+                        target, {**provenance, "month": month}, after=writer
+                    )
                 assert writer is not None
                 for chunk in chunks:
                     writer.add(chunk)
                 days[member.day] = info
                 serials.append(unique)
+                if len(serials) > 8:  # a quarter's days would hold ~30 M serials until the end
+                    serials = [pc.unique(pa.concat_arrays(serials))]
                 total_rows += info["rows"]
                 done_bytes += member.size
                 listener.advanced(source, done_bytes, total_rows)

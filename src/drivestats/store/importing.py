@@ -239,8 +239,16 @@ def _remember_location(
     with catalog.connect(workspace) as connection:
         connection.execute(
             "update sources set path = ?, size = ?, mtime_ns = ? where sha256 = ?"
-            " and (path != ? or mtime_ns != ?)",
-            (str(source), stat.st_size, stat.st_mtime_ns, digest, str(source), stat.st_mtime_ns),
+            " and (path != ? or size != ? or mtime_ns != ?)",  # older rows held a month file's size
+            (
+                str(source),
+                stat.st_size,
+                stat.st_mtime_ns,
+                digest,
+                str(source),
+                stat.st_size,
+                stat.st_mtime_ns,
+            ),
         )
 
 
@@ -293,24 +301,25 @@ def publication(
             month_entries.append(
                 {"month": month, "file": file, "job_file": workspace.relative(output)}
             )
-            sha256, size = outputs[f"months/{month}.parquet"]["sha256"], output.stat().st_size
+            month_sha256 = outputs[f"months/{month}.parquet"]["sha256"]
+            month_size = output.stat().st_size
         else:
             merged = _merged_month(workspace, month, output, kept, held, job, source, digest)
             month_entries.append(
                 {"month": month, "file": file, "merged": workspace.relative(merged)}
             )
-            sha256, size = jobs.file_sha256(merged), merged.stat().st_size
+            month_sha256, month_size = jobs.file_sha256(merged), merged.stat().st_size
             obsolete |= {held[day]["file"] for day in kept}
             for day in kept:
-                days.append({**held[day], "file": file, "sha256": sha256, "size": size})
+                days.append({**held[day], "file": file, "sha256": month_sha256, "size": month_size})
         for day in new_days:
             info = day_notes[day]
             days.append(
                 {
                     "day": day,
                     "file": file,
-                    "sha256": sha256,
-                    "size": size,
+                    "sha256": month_sha256,
+                    "size": month_size,
                     "rows": info["rows"],
                     "failures": info["failures"],
                     "columns": info["columns"],
