@@ -105,6 +105,8 @@ def run_era(label: str, first: str, last: str, work: Path, repeat: int) -> dict[
         shutil.rmtree(home, ignore_errors=True)
         imported = timed([*drivestats, "--home", str(home), "import", "-q", str(archive)])
         imported.pop("output")
+        months = (home / "store" / "months").rglob("*.parquet")
+        imported["store_mb"] = sum(path.stat().st_size for path in months) / 1e6
         imports.append(imported)
         shutil.rmtree(home, ignore_errors=True)
         print(
@@ -127,9 +129,10 @@ def _unpacked_mb(archive: Path) -> float:
 def report(state: dict[str, dict]) -> None:
     print(
         "\n| zip | rows | CSV MB | bare s | import s | import / bare throughput "
-        "| bare CPU s | import CPU s | bare peak MB | import peak MB | load average before / after |"
+        "| bare CPU s | import CPU s | bare peak MB | import peak MB | store MB "
+        "| load average before / after |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     total_bare = total_import = 0.0
     for label, era in state.items():
         bare = min(era["bare"], key=lambda run: run["wall"])
@@ -142,6 +145,7 @@ def report(state: dict[str, dict]) -> None:
             f"| {bare['cpu']:.1f} | {imported['cpu']:.1f} "
             f"| {max(r['peak_mb'] for r in era['bare']):,.0f} "
             f"| {max(r['peak_mb'] for r in era['import']):,.0f} "
+            f"| {imported.get('store_mb', float('nan')):,.0f} "
             f"| {era['load_before']} ; {era['load_after']} |"
         )
     if total_import:

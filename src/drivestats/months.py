@@ -31,9 +31,11 @@ import pyarrow.parquet as pq
 from drivestats import provenance
 
 ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
-# At most this many rows, too: writing costs by the cell, empty or not, and a source's last
-# group is written while nothing else is left to do. Real days reach ROW_GROUP_BYTES first.
-ROW_GROUP_ROWS = 1 << 20
+# At most this many rows, too. Memory is two row groups (one gathering, one written) and
+# fresh memory costs its pages' zeroing: a 2016 quarter's import peaked at 2.0 GB with
+# 1 Mi-row groups and 1.4 GB with these, and took a fifth less time, for a store 0.60 of
+# DuckDB's size instead of 0.51; 2026's wide days reach ROW_GROUP_BYTES near here (BENCHMARKS.md).
+ROW_GROUP_ROWS = 640 << 10
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
 STATISTICS = ["date", "serial_number", "model", "model_clean", "vendor", "failure"]
