@@ -33,7 +33,7 @@ from drivestats import provenance
 ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group is sorted and written
 # At most this many rows, too. Memory is two row groups (one gathering, one written) and
 # fresh memory costs its pages' zeroing: a 2016 quarter's import peaked at 2.0 GB with
-# 1 Mi-row groups and 1.4 GB with these, and took a fifth less time, for a store 0.60 of
+# 1 Mi-row groups and 1.4 GB with these, and took a sixth less time, for a store 0.60 of
 # DuckDB's size instead of 0.51; 2026's wide days reach ROW_GROUP_BYTES near here (BENCHMARKS.md).
 ROW_GROUP_ROWS = 640 << 10
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
@@ -226,20 +226,9 @@ def sorted_by_drive(tables: list[pa.Table]) -> pa.Table:
         return pc.take(whole, order, boundscheck=False)
 
     # take releases the GIL: the columns are gathered on both cores.
-    columns = list(_gatherers().map(reordered, range(len(schema))))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        columns = list(pool.map(reordered, range(len(schema))))
     return pa.Table.from_arrays(columns, schema=schema.remove_metadata())
-
-
-_GATHERERS: list[ThreadPoolExecutor] = []
-
-
-def _gatherers() -> ThreadPoolExecutor:
-    """Threads that live as long as the process: the allocator gives each thread memory of its
-    own, and new threads for every row group took fresh pages from the kernel every time
-    (zeroing them was a fifth of an import's CPU)."""
-    if not _GATHERERS:
-        _GATHERERS.append(ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="gather"))
-    return _GATHERERS[0]
 
 
 def _merge_parts(parts: list[Path], target: Path, metadata: str) -> None:

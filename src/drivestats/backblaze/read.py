@@ -67,8 +67,8 @@ _LOCAL_HEADER = b"PK\x03\x04"
 def _inflated(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
     """A deflated member in one call to ISA-L's inflate, checked against the zip's directory.
 
-    zipfile inflates in small steps with zlib: 2.2 s for a 2026 quarter's 6 days where
-    this takes 0.8 s (BENCHMARKS.md), and the importer decompresses every byte it parses.
+    zipfile inflates in small steps with zlib: 2.2 s for six 2026 days where this takes
+    0.8 s (BENCHMARKS.md), and the importer decompresses every byte it parses.
     Never more than the directory's size is produced, so a lying member cannot swell memory.
     """
     from isal import isal_zlib
