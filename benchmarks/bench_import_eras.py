@@ -23,9 +23,10 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
+
+from bench_history import BARE  # the same bare read as the whole-history benchmark's
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "eras"
@@ -37,24 +38,6 @@ ERAS = {  # label: (first day, last day)
     "2024 Q1": ("2024-01-01", "2024-03-31"),
     "2026 Q2": ("2026-04-01", "2026-06-30"),
 }
-
-BARE = textwrap.dedent(
-    """
-    import json, sys, zipfile
-    import pyarrow.csv as pacsv
-    rows = 0
-    with zipfile.ZipFile(sys.argv[1]) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            if not name.endswith('.csv') or '__MACOSX' in name or '/.' in name:
-                continue
-            if info.file_size == 0:  # an empty day: nothing a CSV reader can read
-                continue
-            with archive.open(info) as handle:
-                rows += pacsv.read_csv(handle).num_rows
-    print(json.dumps({"rows": rows}))
-    """
-)
 
 
 def timed(command: list[str]) -> dict[str, float]:
