@@ -4,10 +4,11 @@ A daily file repeats every serial number and every slowly changing SMART value
 every day, and no Parquet encoding sees across files. A month file gathers
 consecutive days into large row groups and sorts each row group by drive and
 then date, so that dictionaries, deltas and run lengths work across the days
-a row group spans (all of a month for a fleet of 2013, about three days of
-2026's 345,000 drives): a third of the size of DuckDB's own file of the same
-rows (BENCHMARKS.md). Memory is one row group (about ROW_GROUP_BYTES of rows,
-twice while sorting), whatever the month's size.
+a row group spans (most of a month for a fleet of 2013, about two days of
+2026's 345,000 drives): from half the size of DuckDB's own file of the same
+rows to about its size (BENCHMARKS.md). Memory is two row groups (one
+gathering, one written; each at most ROW_GROUP_BYTES or ROW_GROUP_ROWS),
+whatever the month's size.
 
 The same days, added in the same order, give the same bytes.
 """
@@ -34,7 +35,8 @@ ROW_GROUP_BYTES = 768 << 20  # Arrow bytes of rows gathered before a row group i
 # At most this many rows, too. Memory is two row groups (one gathering, one written) and
 # fresh memory costs its pages' zeroing: a 2016 quarter's import peaked at 2.0 GB with
 # 1 Mi-row groups and 1.4 GB with these, and took a sixth less time, for a store 0.60 of
-# DuckDB's size instead of 0.51; 2026's wide days reach ROW_GROUP_BYTES near here (BENCHMARKS.md).
+# DuckDB's size instead of 0.51; 2026's groups (820,000 rows before) make a store 0.99 of
+# DuckDB's instead of 0.96 (BENCHMARKS.md, import).
 ROW_GROUP_ROWS = 640 << 10
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 # Statistics where a reader may prune; none for the ~190 SMART columns nobody filters on.
