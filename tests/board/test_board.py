@@ -657,3 +657,10 @@ def test_the_command_serves_on_localhost_and_prints_the_url(board_home: Path) ->
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_counts_in_headings_agree_with_their_nouns(client: TestClient, board_home: Path) -> None:
+    with sqlite3.connect(board_home / "catalog.sqlite") as db:
+        (sources,) = db.execute("select count(*) from sources").fetchone()
+    noun = "file" if sources == 1 else "files"
+    assert f"<small>{sources:,} {noun}, " in client.get("/sources").text

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drivestats.board import svg, views
 from drivestats.board.files import Refused, served_file
-from drivestats.errors import DrivestatsError
+from drivestats.errors import DrivestatsError, counted
 from drivestats.workspace import Workspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -95,6 +95,7 @@ def template_environment() -> Environment:
     )
     environment.filters.update(
         number=number,
+        counted=counted,  # {{ n|counted('file') }}: '1 file', '2 files'
         bytes=human_bytes,
         short=lambda text, n=12: (text or "")[:n],
         pretty_json=lambda value: json.dumps(value, indent=2, default=str),
